@@ -1,0 +1,400 @@
+#include "core/dispatcher.h"
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <glog/logging.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <stdexcept>
+#include <typeinfo>
+
+#include "core/exception_text.h"
+
+namespace asyncore {
+
+struct Dispatcher::DnsLookup {
+  Dispatcher* dispatcher;
+  std::string host;
+  uint16_t port;
+};
+
+Dispatcher::Dispatcher(Loop& loop) : loop_(loop) {}
+
+Dispatcher::Dispatcher(Loop& loop, Socket sock) : loop_(loop) { set_socket(std::move(sock)); }
+
+Dispatcher::~Dispatcher() {
+  // A shared-owned dispatcher can only get here once closed (the map held a reference while it was
+  // open); one you own yourself is closed here, which also takes it out of the map.
+  self_.reset();
+  cancel_dns();
+  if (fd_ >= 0) {
+    loop_.del_channel(this);
+    event_free(event_);
+    ::close(fd_);
+  }
+}
+
+// ---------------------------------------------------------------- socket operations
+
+template <class Fn>
+void Dispatcher::guarded(Fn&& fn) {
+  try {
+    try {
+      fn();
+    } catch (const std::system_error& e) {
+      if (e.code().category() != std::generic_category() &&
+          e.code().category() != std::system_category()) {
+        throw;
+      }
+      if (!is_disconnect_errno(e.code().value())) throw;
+      handle_close();
+    }
+  } catch (...) {
+    try {
+      handle_error();
+    } catch (...) {
+      // asyncore would let this escape loop(); here it would unwind through libevent's C frames.
+      LOG(ERROR) << repr() << ": exception escaped handle_error(), closing: "
+                 << current_exception_text();
+      close();
+    }
+  }
+}
+
+
+void Dispatcher::create_socket(int family, int type) {
+  int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno(errno, "socket(family " + std::to_string(family) + ")");
+  attach(Socket(fd), true);
+}
+
+void Dispatcher::set_socket(Socket sock) {
+  int fd = sock.fd();
+  set_nonblocking_cloexec(fd);
+  attach(std::move(sock), true);
+  // asyncore: a socket given to the constructor is connected if it has a peer.
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    connected_ = true;
+    addr_ = Address(reinterpret_cast<sockaddr*>(&ss), len);
+  } else if (errno != ENOTCONN && errno != EINVAL) {
+    int err = errno;
+    close();
+    throw_errno(err, "getpeername on adopted socket");
+  }
+}
+
+void Dispatcher::set_file(Socket fd) {
+  set_nonblocking_cloexec(fd.fd());
+  attach(std::move(fd), false);
+  connected_ = true;
+}
+
+void Dispatcher::attach(Socket sock, bool is_socket) {
+  if (fd_ >= 0) close();  // asyncore replaces the socket; the old one is closed
+  event_ = event_new(loop_.base(), sock.fd(), EV_PERSIST, &Dispatcher::on_event, this);
+  if (event_ == nullptr) throw std::runtime_error("event_new() failed for fd " + std::to_string(sock.fd()));
+  fd_ = sock.release();
+  is_socket_ = is_socket;
+  armed_ = 0;
+  loop_.add_channel(this);
+  keep_alive_while_open();
+}
+
+void Dispatcher::keep_alive_while_open() {
+  if (!is_open() || self_) return;
+  self_ = weak_from_this().lock();  // empty for dispatchers not owned by a shared_ptr
+}
+
+void Dispatcher::set_reuse_addr() {
+  int one = 1;
+  if (::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
+    throw_errno(errno, "setsockopt(SO_REUSEADDR)");
+  }
+}
+
+void Dispatcher::bind(const Address& addr) {
+  addr_ = addr;
+  if (::bind(fd_, addr.sockaddr_ptr(), addr.length()) != 0) {
+    throw_errno(errno, "bind to " + addr.to_string());
+  }
+}
+
+void Dispatcher::listen(int backlog) {
+  accepting_ = true;
+  if (::listen(fd_, backlog) != 0) throw_errno(errno, "listen on " + addr_.to_string());
+}
+
+void Dispatcher::connect(const Address& addr) {
+  connected_ = false;
+  connecting_ = true;
+  addr_ = addr;
+  if (::connect(fd_, addr.sockaddr_ptr(), addr.length()) == 0) return;  // loop reports it
+  int err = errno;
+  if (err == EINPROGRESS || err == EALREADY || err == EWOULDBLOCK || err == EISCONN) return;
+  connecting_ = false;
+  throw_errno(err, "connect to " + addr.to_string());
+}
+
+void Dispatcher::connect(const std::string& host, uint16_t port) {
+  if (auto numeric = Address::parse(host, port)) {
+    if (fd_ < 0) create_socket(numeric->family());
+    connect(*numeric);
+    return;
+  }
+  cancel_dns();
+  connected_ = false;
+  connecting_ = true;
+  auto* lookup = new DnsLookup{this, host, port};
+  dns_lookup_ = lookup;
+  keep_alive_while_open();
+  loop_.hold();
+  evutil_addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_protocol = IPPROTO_TCP;
+  std::string service = std::to_string(port);
+  auto* request = evdns_getaddrinfo(loop_.dns(), host.c_str(), service.c_str(), &hints,
+                                    &Dispatcher::on_resolved, lookup);
+  // NULL: the callback already ran (answered from /etc/hosts, or failed at once).
+  if (request != nullptr && dns_lookup_ == lookup) dns_request_ = request;
+}
+
+void Dispatcher::on_resolved(int result, evutil_addrinfo* res, void* arg) {
+  std::unique_ptr<DnsLookup> lookup(static_cast<DnsLookup*>(arg));
+  if (result == EVUTIL_EAI_CANCEL) {  // the dispatcher closed or was destroyed meanwhile
+    if (res != nullptr) evutil_freeaddrinfo(res);
+    return;
+  }
+  Dispatcher* d = lookup->dispatcher;
+  d->dns_lookup_ = nullptr;
+  d->dns_request_ = nullptr;
+  d->loop_.release_hold();
+  std::shared_ptr<Dispatcher> keep = d->self_;  // the handlers below may close it
+  d->guarded([&] {
+    if (result != 0 || res == nullptr) {
+      d->connecting_ = false;
+      throw std::runtime_error("cannot resolve host '" + lookup->host + "' (port " +
+                               std::to_string(lookup->port) +
+                               "): " + evutil_gai_strerror(result));
+    }
+    Address addr(res->ai_addr, static_cast<socklen_t>(res->ai_addrlen));
+    evutil_freeaddrinfo(res);
+    res = nullptr;
+    if (d->fd_ >= 0 && Address::local_of(d->fd_).family() != addr.family()) d->close();
+    if (d->fd_ < 0) d->create_socket(addr.family());
+    d->connect(addr);
+  });
+  if (res != nullptr) evutil_freeaddrinfo(res);
+  // A dispatcher that failed before getting a socket is no longer open: let the map go of it.
+  if (!d->is_open() && d->self_) d->loop_.release_after_turn(std::move(d->self_));
+}
+
+void Dispatcher::cancel_dns() {
+  if (dns_lookup_ == nullptr) return;
+  dns_lookup_ = nullptr;
+  loop_.release_hold();
+  if (dns_request_ != nullptr) {
+    auto* request = dns_request_;
+    dns_request_ = nullptr;
+    evdns_getaddrinfo_cancel(request);  // runs on_resolved(EVUTIL_EAI_CANCEL), which frees
+  }
+}
+
+std::optional<std::pair<Socket, Address>> Dispatcher::accept() {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == EWOULDBLOCK || err == EAGAIN || err == ECONNABORTED || err == EINTR) return {};
+    throw_errno(err, "accept on " + addr_.to_string());
+  }
+  return std::make_pair(Socket(fd), Address(reinterpret_cast<sockaddr*>(&ss), len));
+}
+
+size_t Dispatcher::send(const void* data, size_t size) {
+  ssize_t n = is_socket_ ? ::send(fd_, data, size, MSG_NOSIGNAL) : ::write(fd_, data, size);
+  if (n >= 0) return static_cast<size_t>(n);
+  int err = errno;
+  if (err == EWOULDBLOCK || err == EAGAIN || err == EINTR) return 0;
+  if (is_disconnect_errno(err)) {
+    handle_close();
+    return 0;
+  }
+  throw_errno(err, "send to " + addr_.to_string());
+}
+
+ssize_t Dispatcher::recv(void* buffer, size_t size) {
+  ssize_t n = is_socket_ ? ::recv(fd_, buffer, size, 0) : ::read(fd_, buffer, size);
+  if (n > 0) return n;
+  if (n == 0) {
+    if (size == 0) return -1;  // a zero-byte read says nothing about the peer
+    handle_close();
+    return 0;
+  }
+  int err = errno;
+  if (err == EWOULDBLOCK || err == EAGAIN || err == EINTR) return -1;
+  if (is_disconnect_errno(err)) {
+    handle_close();
+    return 0;
+  }
+  throw_errno(err, "recv from " + addr_.to_string());
+}
+
+std::string Dispatcher::recv(size_t size) {
+  std::string out(size, '\0');
+  ssize_t n = recv(out.data(), size);
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return out;
+}
+
+void Dispatcher::close() {
+  connected_ = false;
+  accepting_ = false;
+  connecting_ = false;
+  cancel_dns();
+  if (fd_ >= 0) {
+    loop_.del_channel(this);
+    // Also removes a pending activation: no further event reaches this dispatcher this turn.
+    event_free(event_);
+    event_ = nullptr;
+    armed_ = 0;
+    ::close(fd_);
+    fd_ = -1;
+  }
+  ++generation_;
+  if (self_) loop_.release_after_turn(std::move(self_));
+}
+
+// ---------------------------------------------------------------- the loop's side
+
+void Dispatcher::update_interest() {
+  short want = 0;
+  if (readable()) want |= EV_READ;
+  user_wants_write_ = !accepting_ && writable();
+  if (user_wants_write_ || connecting_) want |= EV_WRITE;
+  if (want == armed_ || fd_ < 0) return;
+  event_del(event_);
+  event_assign(event_, loop_.base(), fd_, static_cast<short>(want | EV_PERSIST),
+               &Dispatcher::on_event, this);
+  if (want != 0) event_add(event_, nullptr);
+  armed_ = want;
+}
+
+void Dispatcher::on_event(int, short what, void* arg) { static_cast<Dispatcher*>(arg)->dispatch(what); }
+
+void Dispatcher::dispatch(short what) {
+  const uint64_t generation = generation_;
+  // Handlers may close (and even reopen) this dispatcher: every step checks it is still the same
+  // registration before going on.
+  auto still_same = [&] { return generation_ == generation && fd_ >= 0; };
+  if (what & EV_READ) guarded([&] { handle_read_event(); });
+  if ((what & EV_WRITE) && still_same()) {
+    guarded([&] {
+      if (accepting_) return;
+      if (!connected_ && connecting_) {
+        handle_connect_event();
+        if (!still_same()) return;
+      }
+      if (user_wants_write_) handle_write();
+    });
+  }
+}
+
+void Dispatcher::handle_read_event() {
+  if (accepting_) {
+    handle_accept();  // a listening socket is "readable" when a connection waits
+  } else if (!connected_) {
+    const uint64_t generation = generation_;
+    if (connecting_) handle_connect_event();
+    if (generation_ == generation && fd_ >= 0) handle_read();
+  } else {
+    handle_read();
+  }
+}
+
+void Dispatcher::handle_write_event() {
+  if (accepting_) return;  // listening sockets are never written to
+  if (!connected_ && connecting_) handle_connect_event();
+  handle_write();
+}
+
+void Dispatcher::handle_connect_event() {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err != 0) {
+    connecting_ = false;
+    throw_errno(err, "connect to " + addr_.to_string());
+  }
+  handle_connect();
+  connected_ = true;
+  connecting_ = false;
+}
+
+// ---------------------------------------------------------------- default handlers
+
+void Dispatcher::handle_read() { log_info("unhandled read event", LogType::kWarning); }
+void Dispatcher::handle_write() { log_info("unhandled write event", LogType::kWarning); }
+void Dispatcher::handle_expt() { log_info("unhandled incoming priority event", LogType::kWarning); }
+void Dispatcher::handle_connect() { log_info("unhandled connect event", LogType::kWarning); }
+
+void Dispatcher::handle_accept() {
+  if (auto pair = accept()) handle_accepted(std::move(pair->first), pair->second);
+}
+
+void Dispatcher::handle_accepted(Socket sock, const Address&) {
+  sock.reset();
+  log_info("unhandled accepted event", LogType::kWarning);
+}
+
+void Dispatcher::handle_close() {
+  log_info("unhandled close event", LogType::kWarning);
+  close();
+}
+
+void Dispatcher::handle_error() {
+  log_info("uncaptured exception, closing channel " + repr() + " (" + current_exception_text() + ")",
+           LogType::kError);
+  handle_close();
+}
+
+// ---------------------------------------------------------------- logging and repr
+
+void Dispatcher::log(std::string_view message) const { LOG(INFO) << "log: " << message; }
+
+void Dispatcher::log_info(std::string_view message, LogType type) const {
+  switch (type) {
+    case LogType::kInfo:
+      LOG(INFO) << message;
+      break;
+    case LogType::kWarning:
+      if (!ignore_warnings_) LOG(WARNING) << message;
+      break;
+    case LogType::kError:
+      LOG(ERROR) << message;
+      break;
+  }
+}
+
+std::string Dispatcher::repr() const {
+  std::string out = "<" + demangle(typeid(*this).name());
+  if (accepting_ && !addr_.empty()) {
+    out += " listening " + addr_.to_string();
+  } else if (connected_) {
+    out += " connected " + addr_.to_string();
+  } else if (connecting_) {
+    out += " connecting " + addr_.to_string();
+  }
+  char at[32];
+  std::snprintf(at, sizeof at, " at %p>", static_cast<const void*>(this));
+  return out + at;
+}
+
+}  // namespace asyncore

@@ -1,0 +1,193 @@
+// dispatcher.h — Dispatcher: asyncore.dispatcher in C++, driven by a Loop over libevent.
+//
+// Subclass it and answer the questions and events asyncore asks, under asyncore's names:
+//   readable() / writable()            asked on every turn of the loop
+//   handle_connect()                   an outgoing connect() completed
+//   handle_accept() / handle_accepted  a listening socket has a connection to accept
+//   handle_read() / handle_write()     the socket is ready
+//   handle_close()                     the peer went away (end of stream, disconnect errno)
+//   handle_error()                     an exception escaped a handler (std::current_exception())
+//
+// OWNERSHIP (read this first)
+//   * While open (it has a socket, or a connect(host, port) lookup is pending), a dispatcher
+//     owned by a std::shared_ptr is kept alive by the loop's map, as Python's socket map kept a
+//     reference: a connection made in handle_accepted() needs no other owner and is destroyed
+//     after it closes. Create such dispatchers with make_dispatcher<T>(args...), which also
+//     covers the asyncore idiom of calling create_socket()/connect() inside the constructor.
+//   * A dispatcher not owned by a shared_ptr (a local or member variable) is owned by you; its
+//     destructor closes it and takes it out of the map, so the map never dangles.
+//   * close() may be called from any handler, including the dispatcher's own: the object stays
+//     valid until the end of the turn, and a closed dispatcher receives no further events, even
+//     if its fd number is reused by a new dispatcher in the same turn.
+//   * Do not `delete` a dispatcher from inside its own handler; close() it.
+//
+// THREADS: every method runs on the loop's thread. To act from another thread use
+// Loop::call_soon_threadsafe().
+//
+// Differences from asyncore, each deliberate:
+//   * handle_connect() always runs from the loop, never from inside connect(), because connect()
+//     is often called from a constructor, where a virtual call would not reach the subclass.
+//   * While connecting, the socket is watched for writability even if writable() is false, so
+//     handle_connect() is timely (asyncore only saw it when data arrived); handle_write() is then
+//     called only if writable() said so.
+//   * recv() returns -1 for "nothing now" (asyncore raised BlockingIOError).
+//   * handle_expt(): libevent 2.1 has no priority (POLLPRI) event, so out-of-band data is not
+//     reported; the handler exists for API parity.
+#pragma once
+
+#include <sys/socket.h>
+#include <netdb.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/address.h"
+#include "core/loop.h"
+#include "core/socket.h"
+
+struct event;
+struct evdns_getaddrinfo_request;
+
+namespace asyncore {
+
+enum class LogType { kInfo, kWarning, kError };
+
+class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
+ public:
+  // asyncore.dispatcher(): no socket yet; call create_socket() or set_socket().
+  explicit Dispatcher(Loop& loop);
+  // asyncore.dispatcher(sock): adopts a connected socket (e.g. one from handle_accepted).
+  Dispatcher(Loop& loop, Socket sock);
+  virtual ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // ---- socket operations (asyncore names) ----
+  // Creates a non-blocking, close-on-exec socket and puts this dispatcher in the map.
+  void create_socket(int family = AF_INET, int type = SOCK_STREAM);
+  // Adopts `sock` (made non-blocking); connected is set when it has a peer.
+  void set_socket(Socket sock);
+  void set_reuse_addr();
+  void bind(const Address& addr);
+  void listen(int backlog);
+  // Starts a non-blocking connect; handle_connect() follows from the loop.
+  void connect(const Address& addr);
+  // Resolves `host` asynchronously (evdns; numeric hosts skip the lookup), creates a socket of the
+  // resolved family if there is none, and connects. A failed lookup reaches handle_error() with
+  // a std::runtime_error naming host and port.
+  void connect(const std::string& host, uint16_t port);
+  // One accept(); nullopt when there is nothing to accept now (EWOULDBLOCK, ECONNABORTED).
+  std::optional<std::pair<Socket, Address>> accept();
+  // Bytes sent; 0 when the socket would block, or when the peer is gone (then handle_close()
+  // was called, as asyncore does). Other errors throw std::system_error.
+  size_t send(const void* data, size_t size);
+  size_t send(std::string_view data) { return send(data.data(), data.size()); }
+  // Bytes read (> 0); 0 at end of stream or disconnect (handle_close() was called); -1 when there
+  // is nothing to read now. Other errors throw std::system_error.
+  ssize_t recv(void* buffer, size_t size);
+  // asyncore's recv(n) -> bytes: "" at end of stream or when nothing is there.
+  std::string recv(size_t size);
+  // Removes the dispatcher from the map and closes the socket. Idempotent.
+  void close();
+
+  // ---- questions, asked every turn ----
+  virtual bool readable() { return true; }
+  virtual bool writable() { return true; }
+
+  // ---- handlers (defaults as in asyncore) ----
+  virtual void handle_read();
+  virtual void handle_write();
+  virtual void handle_expt();
+  virtual void handle_connect();
+  // Default: accept() once and pass the result to handle_accepted().
+  virtual void handle_accept();
+  // Default: logs "unhandled accepted event" and closes the socket.
+  virtual void handle_accepted(Socket sock, const Address& addr);
+  // Default: logs "unhandled close event" and close()s.
+  virtual void handle_close();
+  // Called inside the catch block: std::current_exception() is the error. Default: logs it with
+  // the dispatcher's repr and calls handle_close().
+  virtual void handle_error();
+
+  // ---- asyncore's event entry points (called by the loop; public as in asyncore) ----
+  void handle_read_event();
+  void handle_write_event();
+  void handle_connect_event();
+
+  // ---- logging (glog) ----
+  void log(std::string_view message) const;
+  // Messages whose type is in the ignore set are dropped; asyncore ignores warnings by default.
+  void log_info(std::string_view message, LogType type = LogType::kInfo) const;
+  void set_ignore_warnings(bool ignore) { ignore_warnings_ = ignore; }
+
+  // ---- state ----
+  bool connected() const { return connected_; }
+  bool accepting() const { return accepting_; }
+  bool connecting() const { return connecting_; }
+  // The address passed to connect()/bind(), or the peer of an adopted socket.
+  const Address& addr() const { return addr_; }
+  int fileno() const { return fd_; }
+  bool is_open() const { return fd_ >= 0 || dns_lookup_ != nullptr; }
+  Loop& loop() const { return loop_; }
+  // "<ClassName connected 127.0.0.1:80 at 0x...>", as asyncore's __repr__.
+  std::string repr() const;
+
+  // Lets the map hold a reference while open. make_dispatcher() calls it; set_socket() and
+  // create_socket() do it themselves when called after construction. No-op for a dispatcher
+  // not owned by a shared_ptr.
+  void keep_alive_while_open();
+
+ protected:
+  // For FileDispatcher: adopt a non-socket descriptor (pipes, terminals); recv/send use read/write.
+  void set_file(Socket fd);
+
+ private:
+  friend class Loop;
+  struct DnsLookup;
+  static void on_event(int fd, short what, void* arg);
+  static void on_resolved(int result, struct ::addrinfo* res, void* arg);
+
+  void attach(Socket sock, bool is_socket);
+  void update_interest();  // asks readable()/writable(); re-arms only on change
+  void dispatch(short what);
+  // Runs `fn`, routing an escaping exception as asyncore's readwrite() does: a disconnect errno
+  // to handle_close(), anything else to handle_error().
+  template <class Fn>
+  void guarded(Fn&& fn);
+  void cancel_dns();
+
+  Loop& loop_;
+  int fd_ = -1;
+  bool is_socket_ = true;
+  event* event_ = nullptr;
+  short armed_ = 0;            // EV_READ/EV_WRITE currently registered with libevent
+  bool user_wants_write_ = false;
+  uint64_t generation_ = 0;    // bumped on every close: stale callbacks are recognised
+  size_t map_index_ = 0;
+  bool in_map_ = false;
+  std::shared_ptr<Dispatcher> self_;  // the map's reference while open (shared-owned only)
+  DnsLookup* dns_lookup_ = nullptr;
+  evdns_getaddrinfo_request* dns_request_ = nullptr;
+
+  bool connected_ = false;
+  bool accepting_ = false;
+  bool connecting_ = false;
+  bool ignore_warnings_ = true;
+  Address addr_;
+};
+
+// Creates a shared-owned dispatcher whose lifetime the loop's map manages while it is open.
+// Works when the constructor already called create_socket()/connect().
+template <class T, class... Args>
+std::shared_ptr<T> make_dispatcher(Args&&... args) {
+  auto d = std::make_shared<T>(std::forward<Args>(args)...);
+  static_cast<Dispatcher&>(*d).keep_alive_while_open();
+  return d;
+}
+
+}  // namespace asyncore

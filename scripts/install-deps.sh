@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages this project needs, and nothing when they are all there.
+# Shared by both README commands and by .ci/run. Usage: scripts/install-deps.sh [--fuzz] [--bench-tools]
+set -euo pipefail
+
+packages=(g++ cmake make pkg-config libevent-dev libgoogle-glog-dev libgflags-dev
+          libgtest-dev libgmock-dev libbenchmark-dev python3)
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    --bench-tools) packages+=(gnuplot-nox linux-perf valgrind) ;;
+    *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps.sh: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps.sh: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

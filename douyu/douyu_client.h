@@ -1,0 +1,167 @@
+// douyu_client.h — DouyuClient: the tutorial's Douyu barrage client, as a Dispatcher.
+//
+// Structured exactly as the tutorial builds it, one piece per job:
+//   * a send queue drained by writable()/handle_write() — any thread may enqueue; enqueuing wakes
+//     the loop, so a packet leaves at once, not after a poll timeout;
+//   * handle_read() decodes frames into a receive queue (MessageWorker), whose worker thread
+//     calls the user's callback (or a DouyuHandler) in order;
+//   * a heartbeat thread (HeartbeatThread) sends mrkl every interval while triggered, paused while
+//     disconnected or not logged in.
+// The session runs itself: connect → loginreq → (loginres) → joingroup gid -9999 → heartbeat
+// triggered; stop() sends logout, flushes it, closes, and ends both threads.
+//
+// Reliability: on a lost connection, a server `error` message (code != 0), a malformed frame, or
+// silence longer than dead_timeout (default 2 × heartbeat), it logs the reason and reconnects with
+// exponential backoff and jitter, then logs in and joins again (reconnect = false: it stops, and
+// failure() says why). Back-pressure: while the receive queue holds high_water messages or more,
+// readable() answers false — memory stays bounded with a slow callback and nothing is dropped.
+//
+// Threads and ownership: the socket belongs to the loop thread. send_packet(), send_body(),
+// start_heartbeat(), pause_heartbeat() and stop() are thread-safe, also from inside the callback.
+// The client outlives its connections: keep it (a local, a member, or make_dispatcher's
+// shared_ptr) until it has stopped; destroy it on the loop thread, or after the loop has ended,
+// and before the Loop. Any number of clients may share one Loop (one per room).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/dispatcher.h"
+#include "douyu/backoff.h"
+#include "douyu/frame_decoder.h"
+#include "douyu/handler.h"
+#include "douyu/heartbeat_thread.h"
+#include "douyu/message.h"
+#include "douyu/message_worker.h"
+#include "douyu/packet.h"
+
+namespace asyncore::douyu {
+
+struct DouyuClientOptions {
+  std::string host = "openbarrage.douyutv.com";  // historic TCP endpoint (PROTOCOL.md §3)
+  uint16_t port = 8601;
+  std::string room_id;       // the real numeric room id
+  int64_t group_id = -9999;  // "massive barrage": all messages
+  std::chrono::milliseconds heartbeat_interval{45'000};
+  std::chrono::milliseconds dead_timeout{0};  // no data for this long = dead; 0: 2 × heartbeat
+  bool reconnect = true;
+  std::chrono::milliseconds backoff_initial{500};
+  std::chrono::milliseconds backoff_max{30'000};
+  size_t receive_high_water = 8192;  // messages queued for the callback before reading pauses
+  uint32_t max_frame_length = kDefaultMaxLength;
+  bool deliver_pending_on_stop =
+      true;  // false: messages still queued at stop are discarded (counted)
+  std::chrono::milliseconds logout_flush_timeout{1000};  // stop() closes after this at the latest
+};
+
+class DouyuClient : public Dispatcher {
+ public:
+  using Callback = std::function<void(const Message&)>;
+
+  enum class State {
+    kIdle,
+    kConnecting,
+    kLoggingIn,
+    kJoined,
+    kWaitingToReconnect,
+    kStopping,
+    kStopped
+  };
+
+  // `callback` runs on the worker thread for every message, in order (loginres and mrkl too).
+  DouyuClient(Loop& loop, DouyuClientOptions options, Callback callback);
+  // Typed handler instead of a callback; it must outlive the client.
+  DouyuClient(Loop& loop, DouyuClientOptions options, DouyuHandler& handler);
+  ~DouyuClient() override;  // stops (without logout if the loop is gone) and joins the threads
+
+  // Loop thread: starts the session (connect, login, join).
+  void start();
+
+  // ---- thread-safe ----
+  // Queues a frame for the server; it leaves within a loop turn. Dropped (logged) while no
+  // connection is up: the session re-sends what it needs (login, join) after a reconnect.
+  void send_packet(const Packet& packet);
+  void send_body(std::string_view stt_body) { send_packet(Packet(stt_body)); }
+  void start_heartbeat() { heartbeat_.trigger(); }
+  void pause_heartbeat() { heartbeat_.pause(); }
+  // Ends the session: logout, flush, close; the worker delivers what is queued (or discards it,
+  // by option) and both threads end. Returns at once; join() waits for the threads.
+  void stop();
+  // Waits for the worker and heartbeat threads (not from inside the callback).
+  void join();
+
+  State state() const { return state_.load(std::memory_order_acquire); }
+  bool stopped() const { return state() == State::kStopped; }
+  // Why a client with reconnect off gave up ("" otherwise).
+  std::string failure() const;
+  uint64_t frames_received() const { return frames_received_.load(std::memory_order_relaxed); }
+  uint64_t bytes_received() const { return bytes_received_.load(std::memory_order_relaxed); }
+  uint64_t delivered() const { return worker_.delivered(); }
+  uint64_t discarded() const { return worker_.discarded(); }
+  uint64_t reconnects() const { return reconnects_.load(std::memory_order_relaxed); }
+  uint64_t heartbeats_sent() const { return heartbeat_.beats(); }
+  size_t queued_messages() const { return worker_.pending(); }
+  const DouyuClientOptions& options() const { return options_; }
+
+  // ---- Dispatcher ----
+  bool readable() override;
+  bool writable() override;
+  void handle_connect() override;
+  void handle_read() override;
+  void handle_write() override;
+  void handle_close() override;
+  void handle_error() override;
+
+ private:
+  std::string tag() const;  // "[room 9999 host:port]" for logs
+  void connect_now();
+  void on_message_loop_side(const Message& m, std::string& lost_reason);
+  void connection_lost(const std::string& reason);
+  void stop_on_loop();
+  void finish(const std::string& failure);
+  void check_alive();
+  void cancel_timers();
+
+  DouyuClientOptions options_;
+  std::chrono::milliseconds dead_timeout_;
+
+  // Loop thread only.
+  FrameDecoder decoder_;
+  std::vector<Message> batch_;  // frames of one read, handed to the worker in one lock
+  std::string read_buffer_;
+  std::string out_;  // bytes being sent; out_[out_sent_..] still to go
+  size_t out_sent_ = 0;
+  bool close_after_flush_ = false;
+  Backoff backoff_;
+  TimerId reconnect_timer_ = 0;
+  TimerId alive_timer_ = 0;
+  TimerId flush_timer_ = 0;
+  std::chrono::steady_clock::time_point last_receive_;
+
+  // Any thread.
+  std::mutex send_mutex_;
+  std::string send_queue_;  // guarded by send_mutex_: frames enqueued by any thread
+  std::atomic<bool> send_queue_nonempty_{false};
+  std::atomic<State> state_{State::kIdle};
+  std::atomic<bool> stop_requested_{false};
+  mutable std::mutex failure_mutex_;
+  std::string failure_;  // guarded by failure_mutex_
+  std::atomic<uint64_t> frames_received_{0};
+  std::atomic<uint64_t> bytes_received_{0};
+  std::atomic<uint64_t> reconnects_{0};
+
+  // Threads last: they start once everything above exists, and stop first.
+  MessageWorker worker_;
+  HeartbeatThread heartbeat_;
+};
+
+const char* to_string(DouyuClient::State state);
+
+}  // namespace asyncore::douyu

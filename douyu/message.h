@@ -1,0 +1,137 @@
+// Message: a decoded STT body — the ordered list of top-level (key, value) fields of one frame,
+// duplicates and wire order kept, with lookup helpers. Every message type decodes to a Message,
+// known or not; typed_messages.h gives named fields on top of it.
+//
+// Decoding is one pass over the body (stt_scan_fields) plus an in-place unescape of the few keys
+// and values that contain '@': the Message owns its body and keeps offsets into it, so a value
+// that needs no unescaping costs no allocation and no copy, and a Message is cheap to move across
+// threads (one std::string + one vector of offsets; no pointers into itself).
+//
+// Views returned (string_view) point into the Message: valid while it lives and is not moved or
+// reassigned. Values are unescaped once: a nested value is the text of its own level, ready for
+// get_list()/get_map() or the functions of stt_value.h.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "douyu/frame_decoder.h"
+#include "douyu/stt_value.h"
+
+namespace asyncore::douyu {
+
+class Message {
+ public:
+  struct Field {
+    std::string_view key;
+    std::string_view value;
+  };
+
+  Message() = default;
+  // Decodes `body` (STT text, without the frame's NUL). Never fails: odd input yields what is
+  // there (see stt_scan_fields).
+  explicit Message(std::string body) { assign(std::move(body)); }
+  static Message from_frame(Frame&& frame) { return Message(std::move(frame.body)); }
+  static Message from_view(const FrameView& frame) { return Message(std::string(frame.body)); }
+  // Decodes a new body, reusing this Message's field storage (no allocation once warm).
+  void assign(std::string body);
+
+  // The value of the first "type" field ("" when there is none).
+  std::string_view type() const {
+    return type_index_ < 0 ? std::string_view() : value(type_index_);
+  }
+
+  size_t size() const { return slots_.size(); }
+  bool empty() const { return slots_.empty(); }
+  std::string_view key(size_t i) const {
+    return {body_.data() + slots_[i].key_begin, slots_[i].key_size};
+  }
+  std::string_view value(size_t i) const {
+    return {body_.data() + slots_[i].value_begin, slots_[i].value_size};
+  }
+  Field field(size_t i) const { return {key(i), value(i)}; }
+
+  // All fields in wire order, duplicates included: for (auto [k, v] : msg.fields()) ...
+  class FieldRange;
+  FieldRange fields() const;
+
+  // The value of the first field named `key`.
+  std::optional<std::string_view> get(std::string_view key) const;
+  std::string_view get_or(std::string_view key, std::string_view fallback = {}) const {
+    return get(key).value_or(fallback);
+  }
+  // The first value parsed as a whole decimal integer; nullopt if absent or not a number.
+  std::optional<int64_t> get_int(std::string_view key) const;
+  int64_t get_int_or(std::string_view key, int64_t fallback) const {
+    return get_int(key).value_or(fallback);
+  }
+  // Every value of `key`, in wire order (keys do repeat: servers send "rid" twice).
+  std::vector<std::string_view> get_all(std::string_view key) const;
+  bool has(std::string_view key) const { return get(key).has_value(); }
+
+  // On-demand nested decoding of a field (empty when absent). See stt_value.h.
+  SttValue::Map get_map(std::string_view key) const { return stt_decode_map(get_or(key)); }
+  SttValue::List get_list(std::string_view key) const { return stt_decode_list(get_or(key)); }
+  std::vector<SttValue::Map> get_map_list(std::string_view key) const {
+    return stt_decode_map_list(get_or(key));
+  }
+  SttValue get_value(std::string_view key, int max_depth = kDefaultMaxDepth) const {
+    return stt_decode_value(get_or(key), max_depth);
+  }
+
+  // Canonical STT text of the fields (escaped again). Equal to the wire body for well-formed
+  // input; bare items come back as "@=item/".
+  std::string encode() const;
+
+ private:
+  struct Slot {
+    uint32_t key_begin;
+    uint32_t key_size;
+    uint32_t value_begin;
+    uint32_t value_size;
+  };
+  std::string body_;  // the body, with escaped keys/values unescaped in place
+  std::vector<Slot> slots_;
+  int type_index_ = -1;
+};
+
+class Message::FieldRange {
+ public:
+  class iterator {
+   public:
+    using value_type = Field;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    iterator(const Message* m, size_t i) : m_(m), i_(i) {}
+    Field operator*() const { return m_->field(i_); }
+    iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator t = *this;
+      ++i_;
+      return t;
+    }
+    bool operator==(const iterator& o) const { return i_ == o.i_; }
+
+   private:
+    const Message* m_ = nullptr;
+    size_t i_ = 0;
+  };
+  explicit FieldRange(const Message* m) : m_(m) {}
+  iterator begin() const { return {m_, 0}; }
+  iterator end() const { return {m_, m_->size()}; }
+  size_t size() const { return m_->size(); }
+
+ private:
+  const Message* m_;
+};
+
+inline Message::FieldRange Message::fields() const { return FieldRange(this); }
+
+}  // namespace asyncore::douyu

@@ -1,0 +1,70 @@
+// message_worker.h — MessageWorker: the tutorial's receive queue and the worker thread that
+// drains it into the user's callback ("构建接收数据包队列 / 构建处理数据包线程").
+//
+// The loop thread pushes decoded messages in batches (one lock per socket read, not per message);
+// the worker takes the whole queue in one swap and calls `deliver` for each message, in order.
+// pending() counts messages pushed but not yet delivered; the owner stops reading the socket while
+// it is at or above the high-water mark (TCP back-pressure: memory stays bounded, nothing is
+// dropped), and `on_drained` tells it when pending() fell back to the low-water mark.
+//
+// Thread-safe: push_batch() from one producer thread; stop() from any thread, including from
+// inside `deliver`.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <stop_token>
+#include <thread>
+#include <vector>
+
+#include "douyu/message.h"
+
+namespace asyncore::douyu {
+
+class MessageWorker {
+ public:
+  MessageWorker(size_t high_water, std::function<void(const Message&)> deliver,
+                std::function<void()> on_drained);
+  ~MessageWorker();  // stop(deliver pending) + join
+  MessageWorker(const MessageWorker&) = delete;
+  MessageWorker& operator=(const MessageWorker&) = delete;
+
+  // Moves every message of `batch` into the queue (batch is left empty, its capacity kept).
+  void push_batch(std::vector<Message>& batch);
+  // True when the producer should stop reading. Also arms the on_drained notification.
+  bool should_pause();
+
+  // Ends the worker after it has delivered what is queued (deliver_pending) or right after the
+  // message in progress (the rest is counted in discarded() and logged). Idempotent.
+  void stop(bool deliver_pending = true);
+  void join();
+
+  size_t pending() const { return pending_.load(std::memory_order_acquire); }
+  uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
+  uint64_t discarded() const { return discarded_.load(std::memory_order_relaxed); }
+  size_t high_water() const { return high_water_; }
+  size_t low_water() const { return high_water_ / 2; }
+
+ private:
+  void run(std::stop_token stop);
+
+  const size_t high_water_;
+  const std::function<void(const Message&)> deliver_;
+  const std::function<void()> on_drained_;
+
+  std::mutex mutex_;
+  std::condition_variable_any ready_;
+  std::deque<Message> queue_;  // guarded by mutex_
+  std::atomic<bool> deliver_pending_on_stop_{true};
+  std::atomic<size_t> pending_{0};
+  std::atomic<bool> paused_{false};
+  std::atomic<uint64_t> delivered_{0};
+  std::atomic<uint64_t> discarded_{0};
+  std::jthread thread_;  // last: starts after the members above exist
+};
+
+}  // namespace asyncore::douyu

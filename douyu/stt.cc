@@ -1,0 +1,187 @@
+#include "douyu/stt.h"
+
+#include <charconv>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace asyncore::douyu {
+
+void stt_append_escaped(std::string& out, std::string_view text) {
+  size_t start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '@' || c == '/') {
+      out.append(text.data() + start, i - start);
+      out.push_back('@');
+      out.push_back(c == '@' ? 'A' : 'S');
+      start = i + 1;
+    }
+  }
+  out.append(text.data() + start, text.size() - start);
+}
+
+std::string stt_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8 + 4);
+  stt_append_escaped(out, text);
+  return out;
+}
+
+void stt_append_unescaped(std::string& out, std::string_view text) {
+  const size_t at = out.size();
+  out.resize(at + text.size());
+  std::memcpy(out.data() + at, text.data(), text.size());
+  out.resize(at + stt_unescape_in_place(out.data() + at, text.size()));
+}
+
+std::string stt_unescape(std::string_view text) {
+  std::string out;
+  stt_append_unescaped(out, text);
+  return out;
+}
+
+size_t stt_unescape_in_place(char* data, size_t size) {
+  // One pass: `r` reads, `w` writes; w <= r always, so copying forward over itself is safe.
+  char* first = static_cast<char*>(std::memchr(data, '@', size));
+  if (first == nullptr) return size;
+  size_t r = static_cast<size_t>(first - data);
+  size_t w = r;
+  while (r < size) {
+    const char c = data[r];
+    if (c == '@' && r + 1 < size && (data[r + 1] == 'A' || data[r + 1] == 'S')) {
+      data[w++] = data[r + 1] == 'A' ? '@' : '/';
+      r += 2;
+      continue;
+    }
+    data[w++] = c;
+    ++r;
+    // Copy the run up to the next '@' in one go.
+    const void* next = std::memchr(data + r, '@', size - r);
+    const size_t run =
+        next ? static_cast<size_t>(static_cast<const char*>(next) - data) - r : size - r;
+    if (run > 0) {
+      std::memmove(data + w, data + r, run);
+      w += run;
+      r += run;
+    }
+  }
+  return w;
+}
+
+namespace {
+
+// Item state of the scanner; `list` mode ignores "@=" (the whole item is the value).
+struct Scanner {
+  const char* p;
+  size_t n;
+  bool list;
+  std::vector<RawField>& out;
+
+  size_t item_start = 0;
+  size_t sep = SIZE_MAX;
+  uint8_t flags = 0;
+
+  void on_at(size_t i) {
+    if (list) {
+      flags |= RawField::kValueEscaped;
+    } else if (sep == SIZE_MAX) {
+      if (i + 1 < n && p[i + 1] == '=') {
+        sep = i;
+      } else {
+        flags |= RawField::kKeyEscaped;
+      }
+    } else {
+      flags |= RawField::kValueEscaped;
+    }
+  }
+
+  void end_item(size_t end) {
+    if (end > item_start || list) {
+      RawField f;
+      if (sep != SIZE_MAX) {
+        f.key_begin = static_cast<uint32_t>(item_start);
+        f.key_size = static_cast<uint32_t>(sep - item_start);
+        f.value_begin = static_cast<uint32_t>(sep + 2);
+        f.value_size = static_cast<uint32_t>(end - sep - 2);
+        f.flags = flags | RawField::kHasSeparator;
+      } else {
+        // Bare item (or list item): everything is the value; '@'s seen count for the value.
+        f.key_begin = static_cast<uint32_t>(item_start);
+        f.value_begin = static_cast<uint32_t>(item_start);
+        f.value_size = static_cast<uint32_t>(end - item_start);
+        f.flags = flags != 0 ? uint8_t{RawField::kValueEscaped} : uint8_t{0};
+      }
+      out.push_back(f);
+    }
+    item_start = end + 1;
+    sep = SIZE_MAX;
+    flags = 0;
+  }
+
+  void on_byte(size_t i) {
+    if (p[i] == '/') {
+      end_item(i);
+    } else {
+      on_at(i);
+    }
+  }
+
+  void run() {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i slash = _mm_set1_epi8('/');
+    const __m128i at = _mm_set1_epi8('@');
+    for (; i + 16 <= n; i += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      unsigned mask = static_cast<unsigned>(
+          _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, slash), _mm_cmpeq_epi8(v, at))));
+      while (mask != 0) {
+        on_byte(i + static_cast<size_t>(__builtin_ctz(mask)));
+        mask &= mask - 1;
+      }
+    }
+#endif
+    for (; i < n; ++i) {
+      if (p[i] == '/' || p[i] == '@') on_byte(i);
+    }
+    // A final item without its '/': kept only when not empty, in both modes.
+    if (n > item_start) end_item(n);
+  }
+};
+
+}  // namespace
+
+void stt_scan_fields(std::string_view text, std::vector<RawField>& out) {
+  Scanner{text.data(), text.size(), false, out}.run();
+}
+
+void stt_scan_items(std::string_view text, std::vector<RawField>& out) {
+  Scanner{text.data(), text.size(), true, out}.run();
+}
+
+bool stt_looks_like_map(std::string_view text) { return text.find("@=") != std::string_view::npos; }
+
+SttWriter& SttWriter::add(std::string_view key, std::string_view value) {
+  stt_append_escaped(text_, key);
+  text_.append("@=", 2);
+  stt_append_escaped(text_, value);
+  text_.push_back('/');
+  return *this;
+}
+
+SttWriter& SttWriter::add(std::string_view key, int64_t value) {
+  char buf[24];
+  const auto res = std::to_chars(buf, buf + sizeof buf, value);
+  return add(key, std::string_view(buf, static_cast<size_t>(res.ptr - buf)));
+}
+
+SttWriter& SttWriter::add_item(std::string_view value) {
+  stt_append_escaped(text_, value);
+  text_.push_back('/');
+  return *this;
+}
+
+}  // namespace asyncore::douyu

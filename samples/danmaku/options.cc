@@ -1,0 +1,168 @@
+#include "samples/danmaku/options.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace danmaku {
+
+namespace {
+
+bool parse_u64(const std::string& text, uint64_t& out) {
+  if (text.empty() || text[0] == '-') return false;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (*end != '\0' || errno != 0) return false;
+  out = v;
+  return true;
+}
+
+bool parse_seconds(const std::string& text, double& out) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (*end != '\0' || !std::isfinite(v) || v < 0) return false;
+  out = v;
+  return true;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+bool is_room_id(const std::string& id) {
+  if (id.empty() || id.size() > 18) return false;
+  for (char c : id) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string usage() {
+  return R"(usage: douyu_danmaku (--room=ID[,ID...] | --demo) [flags]
+
+Collects Douyu live-room barrage (danmaku) and prints it. Logs go to stderr.
+
+  --room=ID          room id (numeric); repeat it or separate ids by commas for several rooms
+  --host=HOST        barrage server host (default openbarrage.douyutv.com)
+  --port=PORT        barrage server port (default 8601)
+  --demo             start the Douyu simulator in-process on a free loopback port and connect
+                     to it (room 9999 unless --room is given)
+  --demo-rate=R      simulator messages per second per room with --demo (default 50)
+  --demo-flood=N     with --demo, the simulator sends N messages as fast as it can instead
+  --output=FORMAT    text (default; one line per message, coloured on a terminal),
+                     jsonl (one JSON object per message, fields as strings in wire order),
+                     none (print nothing)
+  --types=T1,T2      only these message types (e.g. chatmsg,dgb,uenter); default all
+                     except loginres and mrkl, which are shown only when named here
+  --max-messages=N   exit after N delivered messages (loginres and mrkl not counted)
+  --duration=SEC     exit after SEC seconds
+  --heartbeat=SEC    heartbeat interval (default 45)
+  --reconnect        reconnect with backoff when the connection is lost (default)
+  --noreconnect      exit with status 1 when the connection cannot be made or is lost
+  --stats            print messages/s to stderr every second
+  --help             this text
+
+Exit status: 0 normal end (N messages, duration, SIGINT/SIGTERM; logout is sent first),
+             1 cannot connect (or connection lost) with --noreconnect, 2 usage error.
+)";
+}
+
+ParseResult parse_options(const std::vector<std::string>& args) {
+  ParseResult result;
+  Options o;
+  auto fail = [&](std::string message) {
+    result.error = std::move(message);
+    return result;
+  };
+  // Flags that take a value; each returns false on a bad value.
+  const std::map<std::string, std::function<bool(const std::string&)>> valued = {
+      {"room",
+       [&](const std::string& v) {
+         for (auto& id : split_commas(v)) {
+           if (!is_room_id(id)) return false;
+           o.rooms.push_back(id);
+         }
+         return !split_commas(v).empty();
+       }},
+      {"host", [&](const std::string& v) { o.host = v; return !v.empty(); }},
+      {"port",
+       [&](const std::string& v) {
+         uint64_t p = 0;
+         if (!parse_u64(v, p) || p == 0 || p > 65535) return false;
+         o.port = static_cast<uint16_t>(p);
+         return true;
+       }},
+      {"demo-rate", [&](const std::string& v) { return parse_seconds(v, o.demo_rate); }},
+      {"demo-flood", [&](const std::string& v) { return parse_u64(v, o.demo_flood); }},
+      {"output",
+       [&](const std::string& v) {
+         if (v == "text") o.output = Output::kText;
+         else if (v == "jsonl") o.output = Output::kJsonl;
+         else if (v == "none") o.output = Output::kNone;
+         else return false;
+         return true;
+       }},
+      {"types",
+       [&](const std::string& v) {
+         for (auto& t : split_commas(v)) o.types.insert(t);
+         return !o.types.empty();
+       }},
+      {"max-messages", [&](const std::string& v) { return parse_u64(v, o.max_messages); }},
+      {"duration", [&](const std::string& v) { return parse_seconds(v, o.duration); }},
+      {"heartbeat",
+       [&](const std::string& v) { return parse_seconds(v, o.heartbeat) && o.heartbeat > 0; }},
+  };
+  const std::map<std::string, std::function<void()>> switches = {
+      {"demo", [&] { o.demo = true; }},
+      {"reconnect", [&] { o.reconnect = true; }},
+      {"noreconnect", [&] { o.reconnect = false; }},
+      {"stats", [&] { o.stats = true; }},
+  };
+
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      result.help = true;
+      return result;
+    }
+    if (arg.rfind("--", 0) != 0) return fail("unexpected argument '" + arg + "'");
+    std::string name = arg.substr(2);
+    std::optional<std::string> value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    if (auto s = switches.find(name); s != switches.end()) {
+      if (value) return fail("--" + name + " takes no value");
+      s->second();
+      continue;
+    }
+    auto v = valued.find(name);
+    if (v == valued.end()) return fail("unknown flag --" + name);
+    if (!value) {
+      if (i + 1 >= args.size()) return fail("--" + name + " needs a value");
+      value = args[++i];
+    }
+    if (!v->second(*value)) return fail("--" + name + ": bad value '" + *value + "'");
+  }
+  if (o.rooms.empty()) {
+    if (!o.demo) return fail("give --room=ID (or --demo)");
+    o.rooms.push_back("9999");
+  }
+  result.options = std::move(o);
+  return result;
+}
+
+}  // namespace danmaku

@@ -1,0 +1,176 @@
+// dns_test.cc — Dispatcher::connect(host, port) with libevent's async resolver. Never touches the
+// real network: every loop is pointed at a tiny UDP DNS responder on 127.0.0.1 that runs as a
+// dispatcher in the same loop and answers every query NXDOMAIN (or, when silent, not at all).
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <memory>
+#include <string>
+
+#include "core/dispatcher.h"
+#include "core/exception_text.h"
+#include "core/loop.h"
+#include "tests/core/test_util.h"
+
+namespace asyncore {
+namespace {
+
+using test::run_until;
+
+// Answers every query with its own header and question, QR=1, RCODE=3 (NXDOMAIN).
+class NxdomainResponder : public Dispatcher {
+ public:
+  explicit NxdomainResponder(Loop& loop, bool silent = false) : Dispatcher(loop), silent_(silent) {
+    create_socket(AF_INET, SOCK_DGRAM);
+    bind(Address::ipv4_loopback(0));
+    port = Address::local_of(fileno()).port();
+  }
+  bool writable() override { return false; }
+  void handle_read() override {
+    unsigned char buf[512];
+    sockaddr_storage from{};
+    socklen_t len = sizeof from;
+    ssize_t n = ::recvfrom(fileno(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n < 12) return;
+    ++queries;
+    if (silent_) return;
+    size_t end = 12;  // skip QNAME labels, then QTYPE + QCLASS
+    while (end < static_cast<size_t>(n) && buf[end] != 0) end += buf[end] + 1;
+    end += 1 + 4;
+    if (end > static_cast<size_t>(n)) return;
+    buf[2] |= 0x80;                          // QR: a response
+    buf[3] = (buf[3] & 0xF0) | 3;            // RCODE 3: NXDOMAIN
+    buf[6] = buf[7] = buf[8] = buf[9] = 0;   // ANCOUNT, NSCOUNT
+    buf[10] = buf[11] = 0;                   // ARCOUNT
+    ::sendto(fileno(), buf, end, 0, reinterpret_cast<sockaddr*>(&from), len);
+  }
+  std::string nameserver() const { return "127.0.0.1:" + std::to_string(port); }
+  uint16_t port = 0;
+  int queries = 0;
+
+ private:
+  bool silent_;
+};
+
+struct Client : Dispatcher {
+  using Dispatcher::Dispatcher;
+  bool readable() override { return false; }
+  bool writable() override { return false; }
+  void handle_connect() override { ++connects; }
+  void handle_error() override {
+    ++errors;
+    error = current_exception_text();
+    close();
+  }
+  int connects = 0, errors = 0;
+  std::string error;
+};
+
+TEST(Dns, LocalhostFromEtcHostsConnects) {
+  Loop loop;
+  NxdomainResponder dns(loop);
+  loop.set_dns_nameservers({dns.nameserver()});
+  Dispatcher server(loop);
+  server.create_socket(AF_INET);
+  server.bind(Address::ipv4_loopback(0));
+  server.listen(5);
+  uint16_t port = Address::local_of(server.fileno()).port();
+  Client client(loop);
+  client.connect("localhost", port);
+  EXPECT_TRUE(client.connecting());
+  ASSERT_TRUE(run_until(loop, [&] { return client.connects + client.errors > 0; }));
+  EXPECT_EQ(client.connects, 1) << client.error;
+  EXPECT_TRUE(client.connected());
+  EXPECT_EQ(client.addr().port(), port);
+  EXPECT_EQ(dns.queries, 0);  // answered from /etc/hosts
+}
+
+TEST(Dns, NumericHostsSkipTheLookup) {
+  for (std::string host : {"127.0.0.1", "::1", "[::1]"}) {
+    SCOPED_TRACE(host);
+    Loop loop;
+    NxdomainResponder dns(loop);
+    loop.set_dns_nameservers({dns.nameserver()});
+    Dispatcher server(loop);
+    server.create_socket(host == "127.0.0.1" ? AF_INET : AF_INET6);
+    server.bind(host == "127.0.0.1" ? Address::ipv4_loopback(0) : Address::ipv6_loopback(0));
+    server.listen(5);
+    Client client(loop);
+    client.connect(host, Address::local_of(server.fileno()).port());
+    EXPECT_GE(client.fileno(), 0);  // the socket exists at once
+    ASSERT_TRUE(run_until(loop, [&] { return client.connects + client.errors > 0; }));
+    EXPECT_EQ(client.connects, 1) << client.error;
+    EXPECT_EQ(dns.queries, 0);
+  }
+}
+
+TEST(Dns, FailedLookupReachesHandleErrorNamingTheHost) {
+  Loop loop;
+  NxdomainResponder dns(loop);
+  loop.set_dns_nameservers({dns.nameserver()});
+  auto client = make_dispatcher<Client>(loop);
+  client->connect("no-such-host.invalid", 4242);
+  EXPECT_TRUE(client->is_open());  // a pending lookup keeps it open (and in the map's hands)
+  std::weak_ptr<Client> weak = client;
+  Client* raw = client.get();
+  client.reset();
+  ASSERT_FALSE(weak.expired());
+  ASSERT_TRUE(run_until(loop, [&] { return weak.expired() || raw->errors > 0; }));
+  ASSERT_FALSE(weak.expired());
+  EXPECT_EQ(raw->errors, 1);
+  EXPECT_EQ(raw->connects, 0);
+  EXPECT_NE(raw->error.find("no-such-host.invalid"), std::string::npos) << raw->error;
+  EXPECT_NE(raw->error.find("4242"), std::string::npos) << raw->error;
+  EXPECT_GT(dns.queries, 0);
+  EXPECT_TRUE(run_until(loop, [&] { return weak.expired(); }));  // released after close
+}
+
+TEST(Dns, FailedLookupWithDefaultHandleErrorClosesAndLoopEnds) {
+  Loop loop;
+  test::LogCapture capture;
+  NxdomainResponder dns(loop);
+  loop.set_dns_nameservers({dns.nameserver()});
+  auto client = make_dispatcher<Dispatcher>(loop);
+  client->connect("nowhere.invalid", 80);
+  std::weak_ptr<Dispatcher> weak = client;
+  client.reset();
+  ASSERT_TRUE(run_until(loop, [&] { return weak.expired(); }));
+  EXPECT_TRUE(capture.contains("nowhere.invalid"));
+  dns.close();
+  EXPECT_EQ(loop.loop(1.0), 0u);  // nothing holds the loop any more
+}
+
+TEST(Dns, CloseDuringLookupCancelsIt) {
+  Loop loop;
+  NxdomainResponder dns(loop, /*silent=*/true);
+  loop.set_dns_nameservers({dns.nameserver()});
+  auto client = make_dispatcher<Client>(loop);
+  client->connect("slow.invalid", 80);
+  ASSERT_TRUE(run_until(loop, [&] { return dns.queries > 0; }));
+  std::weak_ptr<Client> weak = client;
+  client->close();
+  EXPECT_FALSE(client->is_open());
+  Client* raw = client.get();
+  client.reset();
+  EXPECT_TRUE(run_until(loop, [&] { return weak.expired(); }));
+  (void)raw;
+  dns.close();
+  EXPECT_EQ(loop.loop(1.0), 0u);
+}
+
+TEST(Dns, StackOwnedDestroyedDuringLookup) {
+  Loop loop;
+  NxdomainResponder dns(loop, /*silent=*/true);
+  loop.set_dns_nameservers({dns.nameserver()});
+  {
+    Client client(loop);
+    client.connect("slow.invalid", 80);
+    ASSERT_TRUE(run_until(loop, [&] { return dns.queries > 0; }));
+  }
+  dns.close();
+  EXPECT_EQ(loop.loop(1.0), 0u);  // the cancelled lookup holds nothing
+}
+
+}  // namespace
+}  // namespace asyncore

@@ -1,0 +1,109 @@
+#include "douyu/message.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace asyncore::douyu {
+namespace {
+
+std::vector<std::pair<std::string, std::string>> all(const Message& m) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto [k, v] : m.fields()) out.emplace_back(k, v);
+  return out;
+}
+
+TEST(MessageTest, KeepsWireOrderAndDuplicateKeys) {
+  const Message m("rid@=1/type@=chatmsg/rid@=2/txt@=hi/");
+  EXPECT_EQ(m.type(), "chatmsg");  // type is not always first
+  EXPECT_EQ(all(m), (std::vector<std::pair<std::string, std::string>>{
+                        {"rid", "1"}, {"type", "chatmsg"}, {"rid", "2"}, {"txt", "hi"}}));
+  EXPECT_EQ(m.get("rid"), "1");
+  EXPECT_EQ(m.get_all("rid"), (std::vector<std::string_view>{"1", "2"}));
+  EXPECT_FALSE(m.get("nope").has_value());
+  EXPECT_EQ(m.get_or("nope", "d"), "d");
+  EXPECT_TRUE(m.has("txt"));
+  EXPECT_EQ(m.size(), 4u);
+}
+
+TEST(MessageTest, UnescapesKeysAndValuesOnce) {
+  const Message m("type@=chatmsg/ic@=avatar@Sface@S01/txt@=a@Ab@AS/k@Ay@=1/");
+  EXPECT_EQ(m.get_or("ic"), "avatar/face/01");
+  EXPECT_EQ(m.get_or("txt"), "a@b@S");
+  EXPECT_EQ(m.get_or("k@y"), "1");
+}
+
+TEST(MessageTest, ValuesNeedingNoUnescapeAreViewsIntoTheOwnedBody) {
+  std::string body = "type@=uenter/nn@=" + std::string(100, 'n') + "/";
+  const char* data = body.data();
+  const Message m(std::move(body));
+  EXPECT_EQ(m.get_or("nn").data(), data + 17);  // no copy: the body moved in, the view is inside
+}
+
+TEST(MessageTest, OddInputNeverFailsAndYieldsWhatIsThere) {
+  const Message m("type@=x/bare/empty@=/@=novalkey//last@=no-slash");
+  EXPECT_EQ(
+      all(m),
+      (std::vector<std::pair<std::string, std::string>>{
+          {"type", "x"}, {"", "bare"}, {"empty", ""}, {"", "novalkey"}, {"last", "no-slash"}}));
+  EXPECT_EQ(Message("").size(), 0u);
+  EXPECT_EQ(Message("").type(), "");
+  EXPECT_EQ(Message("////").size(), 0u);
+  EXPECT_EQ(Message("@").get_or(""), "@");
+}
+
+TEST(MessageTest, ValuesKeepJsonNewlinesAndEmoji) {
+  const Message m("type@=x/j@={\"a\":\"b\",\"n\":[1]}/t@=line1\nline2\r\n/e@=🔥😀/c@=你好/");
+  EXPECT_EQ(m.get_or("j"), "{\"a\":\"b\",\"n\":[1]}");
+  EXPECT_EQ(m.get_or("t"), "line1\nline2\r\n");
+  EXPECT_EQ(m.get_or("e"), "🔥😀");
+  EXPECT_EQ(m.get_or("c"), "你好");
+}
+
+TEST(MessageTest, GetIntParsesWholeDecimalsOnly) {
+  const Message m("a@=42/b@=-7/c@=4x/d@=/e@=99999999999/");
+  EXPECT_EQ(m.get_int("a"), 42);
+  EXPECT_EQ(m.get_int("b"), -7);
+  EXPECT_FALSE(m.get_int("c"));
+  EXPECT_FALSE(m.get_int("d"));
+  EXPECT_FALSE(m.get_int("zz"));
+  EXPECT_EQ(m.get_int("e"), 99999999999);
+  EXPECT_EQ(m.get_int_or("c", 5), 5);
+}
+
+TEST(MessageTest, MovingKeepsViewsCorrectEvenForShortBodies) {
+  // A short body lives inside std::string (SSO); offsets, not pointers, keep this correct.
+  Message a("k@=v/");
+  Message b = std::move(a);
+  EXPECT_EQ(b.get_or("k"), "v");
+  std::vector<Message> v;
+  for (int i = 0; i < 50; ++i) v.emplace_back("i@=" + std::to_string(i) + "/");
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(v[i].get_or("i"), std::to_string(i));
+}
+
+TEST(MessageTest, AssignReusesTheMessage) {
+  Message m("type@=a/x@=1/");
+  m.assign("type@=b/");
+  EXPECT_EQ(m.type(), "b");
+  EXPECT_EQ(m.size(), 1u);
+  EXPECT_FALSE(m.get("x"));
+}
+
+TEST(MessageTest, FromFrameTakesTheBody) {
+  Frame f{kServerToClient, "type@=mrkl/", 0};
+  const Message m = Message::from_frame(std::move(f));
+  EXPECT_EQ(m.type(), "mrkl");
+  const FrameView view{kServerToClient, "type@=pingreq/tick@=5/", 0};
+  EXPECT_EQ(Message::from_view(view).get_int("tick"), 5);
+}
+
+TEST(MessageTest, EncodeRestoresTheCanonicalBody) {
+  const std::string body = "type@=chatmsg/ic@=a@Sb/txt@=@A@S/";
+  EXPECT_EQ(Message(body).encode(), body);
+  EXPECT_EQ(Message("bare/").encode(), "@=bare/");
+}
+
+}  // namespace
+}  // namespace asyncore::douyu

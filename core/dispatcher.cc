@@ -5,6 +5,7 @@
 #include <event2/util.h>
 #include <glog/logging.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -91,7 +92,10 @@ void Dispatcher::set_socket(Socket sock) {
 
 void Dispatcher::set_file(Socket fd) {
   set_nonblocking_cloexec(fd.fd());
+  struct stat st {};
+  bool regular = ::fstat(fd.fd(), &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
   attach(std::move(fd), false);
+  always_ready_ = regular;
   connected_ = true;
 }
 
@@ -101,6 +105,7 @@ void Dispatcher::attach(Socket sock, bool is_socket) {
   if (event_ == nullptr) throw std::runtime_error("event_new() failed for fd " + std::to_string(sock.fd()));
   fd_ = sock.release();
   is_socket_ = is_socket;
+  always_ready_ = false;
   armed_ = 0;
   loop_.add_channel(this);
   keep_alive_while_open();
@@ -276,10 +281,27 @@ void Dispatcher::close() {
 
 void Dispatcher::update_interest() {
   short want = 0;
-  if (readable()) want |= EV_READ;
-  user_wants_write_ = !accepting_ && writable();
+  const uint64_t generation = generation_;
+  // readable()/writable() are user code: an exception goes to handle_error(), as from a handler.
+  bool asked = false;
+  guarded([&] {
+    bool read = readable();
+    bool write = !accepting_ && writable();
+    if (generation_ != generation) return;  // closed inside a question
+    user_wants_write_ = write;
+    if (read) want |= EV_READ;
+    asked = true;
+  });
+  if (!asked || generation_ != generation || fd_ < 0) return;
   if (user_wants_write_ || connecting_) want |= EV_WRITE;
-  if (want == armed_ || fd_ < 0) return;
+  if (always_ready_) {
+    // A regular file is always ready (as poll() reports it); epoll cannot watch it, so the
+    // event is activated by hand each turn it is wanted.
+    armed_ = want;
+    if (want != 0) event_active(event_, want, 0);
+    return;
+  }
+  if (want == armed_) return;
   event_del(event_);
   event_assign(event_, loop_.base(), fd_, static_cast<short>(want | EV_PERSIST),
                &Dispatcher::on_event, this);
@@ -321,8 +343,9 @@ void Dispatcher::handle_read_event() {
 
 void Dispatcher::handle_write_event() {
   if (accepting_) return;  // listening sockets are never written to
+  const uint64_t generation = generation_;
   if (!connected_ && connecting_) handle_connect_event();
-  handle_write();
+  if (generation_ == generation && fd_ >= 0) handle_write();
 }
 
 void Dispatcher::handle_connect_event() {
@@ -333,9 +356,19 @@ void Dispatcher::handle_connect_event() {
     connecting_ = false;
     throw_errno(err, "connect to " + addr_.to_string());
   }
+  // The socket is connected whatever handle_connect() does, unless it closes the dispatcher (or
+  // replaces its socket): then the state belongs to the new registration and is left alone.
+  const uint64_t generation = generation_;
+  struct Settle {
+    Dispatcher* d;
+    uint64_t generation;
+    ~Settle() {
+      if (d->generation_ != generation) return;
+      d->connected_ = true;
+      d->connecting_ = false;
+    }
+  } settle{this, generation};
   handle_connect();
-  connected_ = true;
-  connecting_ = false;
 }
 
 // ---------------------------------------------------------------- default handlers

@@ -164,6 +164,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   Loop& loop_;
   int fd_ = -1;
   bool is_socket_ = true;
+  bool always_ready_ = false;  // regular file: epoll refuses it, poll() calls it always ready
   event* event_ = nullptr;
   short armed_ = 0;            // EV_READ/EV_WRITE currently registered with libevent
   bool user_wants_write_ = false;

@@ -102,6 +102,10 @@ void Loop::poll(double timeout) {
   } else {
     event_base_loop(base_, EVLOOP_NONBLOCK);
   }
+  // Cross-thread calls run here, after the wait, rather than in the wake event's callback: a
+  // call queued by a running call then waits for the next turn instead of running in this one
+  // (libevent would run a re-activated event again within the same dispatch, forever).
+  run_pending_calls();
   ++turns_;
   // Only now: handlers of this turn may still have used `this` of a dispatcher they closed.
   closed_this_turn_.clear();
@@ -143,7 +147,8 @@ void Loop::call_soon_threadsafe(std::function<void()> fn) {
   wake();
 }
 
-void Loop::on_wake(int, short, void* arg) { static_cast<Loop*>(arg)->run_pending_calls(); }
+// Only ends the wait; poll() runs the queued calls after it.
+void Loop::on_wake(int, short, void*) {}
 
 void Loop::run_pending_calls() {
   {

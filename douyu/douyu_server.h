@@ -70,7 +70,7 @@ struct SimulatorOptions {
   double rate = 20.0;            // room messages per second per joined connection (0: none)
   uint64_t flood = 0;            // > 0: after joingroup send exactly N room messages as fast as the
                                  // socket takes them (then keep answering heartbeats)
-  std::string replay_file;       // non-empty: stream these STT bodies (one per line, blank lines
+  std::string replay_file = {};  // non-empty: stream these STT bodies (one per line, blank lines
                                  // skipped) in a cycle instead of synthetic ones, at `rate` or in
                                  // flood. Bodies are sent as they are (their rid too) + seq.
   uint64_t drop_after = 0;       // fault: after N room messages were sent on a connection, flush

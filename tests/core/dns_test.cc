@@ -39,10 +39,10 @@ class NxdomainResponder : public Dispatcher {
     while (end < static_cast<size_t>(n) && buf[end] != 0) end += buf[end] + 1;
     end += 1 + 4;
     if (end > static_cast<size_t>(n)) return;
-    buf[2] |= 0x80;                          // QR: a response
-    buf[3] = (buf[3] & 0xF0) | 3;            // RCODE 3: NXDOMAIN
-    buf[6] = buf[7] = buf[8] = buf[9] = 0;   // ANCOUNT, NSCOUNT
-    buf[10] = buf[11] = 0;                   // ARCOUNT
+    buf[2] |= 0x80;                         // QR: a response
+    buf[3] = (buf[3] & 0xF0) | 3;           // RCODE 3: NXDOMAIN
+    buf[6] = buf[7] = buf[8] = buf[9] = 0;  // ANCOUNT, NSCOUNT
+    buf[10] = buf[11] = 0;                  // ARCOUNT
     ::sendto(fileno(), buf, end, 0, reinterpret_cast<sockaddr*>(&from), len);
   }
   std::string nameserver() const { return "127.0.0.1:" + std::to_string(port); }
@@ -53,18 +53,27 @@ class NxdomainResponder : public Dispatcher {
   bool silent_;
 };
 
-struct Client : Dispatcher {
-  using Dispatcher::Dispatcher;
-  bool readable() override { return false; }
-  bool writable() override { return false; }
-  void handle_connect() override { ++connects; }
-  void handle_error() override {
-    ++errors;
-    error = current_exception_text();
-    close();
-  }
+struct Outcome {
   int connects = 0, errors = 0;
   std::string error;
+};
+
+// Reports into an Outcome that outlives it (a shared-owned client is gone after close).
+struct Client : Dispatcher {
+  explicit Client(Loop& loop, Outcome* out = nullptr) : Dispatcher(loop), out(out ? out : &own) {}
+  bool readable() override { return false; }
+  bool writable() override { return false; }
+  void handle_connect() override { ++out->connects; }
+  void handle_error() override {
+    ++out->errors;
+    out->error = current_exception_text();
+    close();
+  }
+  Outcome own;
+  Outcome* out;
+  int& connects = out->connects;
+  int& errors = out->errors;
+  std::string& error = out->error;
 };
 
 TEST(Dns, LocalhostFromEtcHostsConnects) {
@@ -109,19 +118,18 @@ TEST(Dns, FailedLookupReachesHandleErrorNamingTheHost) {
   Loop loop;
   NxdomainResponder dns(loop);
   loop.set_dns_nameservers({dns.nameserver()});
-  auto client = make_dispatcher<Client>(loop);
+  Outcome outcome;
+  auto client = make_dispatcher<Client>(loop, &outcome);
   client->connect("no-such-host.invalid", 4242);
   EXPECT_TRUE(client->is_open());  // a pending lookup keeps it open (and in the map's hands)
   std::weak_ptr<Client> weak = client;
-  Client* raw = client.get();
   client.reset();
   ASSERT_FALSE(weak.expired());
-  ASSERT_TRUE(run_until(loop, [&] { return weak.expired() || raw->errors > 0; }));
-  ASSERT_FALSE(weak.expired());
-  EXPECT_EQ(raw->errors, 1);
-  EXPECT_EQ(raw->connects, 0);
-  EXPECT_NE(raw->error.find("no-such-host.invalid"), std::string::npos) << raw->error;
-  EXPECT_NE(raw->error.find("4242"), std::string::npos) << raw->error;
+  ASSERT_TRUE(run_until(loop, [&] { return outcome.errors > 0; }));
+  EXPECT_EQ(outcome.errors, 1);
+  EXPECT_EQ(outcome.connects, 0);
+  EXPECT_NE(outcome.error.find("no-such-host.invalid"), std::string::npos) << outcome.error;
+  EXPECT_NE(outcome.error.find("4242"), std::string::npos) << outcome.error;
   EXPECT_GT(dns.queries, 0);
   EXPECT_TRUE(run_until(loop, [&] { return weak.expired(); }));  // released after close
 }

@@ -1,12 +1,13 @@
 // file_dispatcher_test.cc — FileDispatcher over pipes: reading, writing, end of stream, and
 // descriptor ownership.
+#include "core/file_dispatcher.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <string>
 
-#include "core/file_dispatcher.h"
 #include "core/loop.h"
 #include "tests/core/test_util.h"
 
@@ -57,7 +58,8 @@ TEST(FileDispatcher, WritesAPipe) {
   Loop loop;
   Pipe p;
   struct Writer : FileDispatcher {
-    Writer(Loop& l, Socket fd, std::string d) : FileDispatcher(l, std::move(fd)), out(std::move(d)) {}
+    Writer(Loop& l, Socket fd, std::string d)
+        : FileDispatcher(l, std::move(fd)), out(std::move(d)) {}
     bool readable() override { return false; }
     bool writable() override { return !out.empty(); }
     void handle_write() override {
@@ -66,7 +68,7 @@ TEST(FileDispatcher, WritesAPipe) {
     }
     std::string out;
   };
-  std::string payload(200000, 'p');  // larger than a pipe buffer: several writes
+  std::string payload(200000, 'p');                 // larger than a pipe buffer: several writes
   Writer w(loop, std::move(p.write_end), payload);  // takes ownership
   PipeReader r(loop, std::move(p.read_end));
   ASSERT_TRUE(run_until(loop, [&] { return r.closes == 1; }));

@@ -1,6 +1,7 @@
 // interop_test.cc — wire interop with CPython's own asyncore, both ways: a C++ client against a
 // Python echo server, and a Python client against a C++ echo server. The Python side runs as a
-// child process (tests/core/interop/*.py); every wait is bounded and the child is killed on failure.
+// child process (tests/core/interop/*.py); every wait is bounded and the child is killed on
+// failure.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -121,7 +122,8 @@ TEST(Interop, CppClientPythonServer) {
   };
   Client client(loop, payload());
   client.connect("127.0.0.1", port);
-  ASSERT_TRUE(test::run_until(loop, [&] { return !client.is_open(); }, 20));
+  ASSERT_TRUE(test::run_until(
+      loop, [&] { return !client.is_open(); }, 20));
   EXPECT_TRUE(client.connected_seen);
   EXPECT_EQ(client.got.size(), client.expected.size());
   EXPECT_TRUE(client.got == client.expected);
@@ -163,7 +165,8 @@ TEST(Interop, PythonClientCppServer) {
   uint16_t port = Address::local_of(server.fileno()).port();
 
   PythonChild child({script("echo_client.py"), "127.0.0.1", std::to_string(port)});
-  ASSERT_TRUE(test::run_until(loop, [&] { return child.exit_status().has_value(); }, 30))
+  ASSERT_TRUE(test::run_until(
+      loop, [&] { return child.exit_status().has_value(); }, 30))
       << "the Python client did not finish";
   EXPECT_EQ(server.accepted, 1);
   EXPECT_EQ(*child.exit_status(), 0) << "the Python client saw a wrong echo (see its stderr)";

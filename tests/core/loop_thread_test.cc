@@ -139,8 +139,9 @@ TEST(LoopThread, CrossThreadWakeLatency) {
   loop.release_hold();
   std::sort(micros.begin(), micros.end());
   double median = micros[kRuns / 2], p99 = micros[kRuns * 99 / 100];
-  std::printf("cross-thread wake latency over %d wake-ups: median %.1f us, p99 %.1f us, max %.1f us\n",
-              kRuns, median, p99, micros.back());
+  std::printf(
+      "cross-thread wake latency over %d wake-ups: median %.1f us, p99 %.1f us, max %.1f us\n",
+      kRuns, median, p99, micros.back());
   RecordProperty("wake_latency_median_us", std::to_string(median));
   RecordProperty("wake_latency_p99_us", std::to_string(p99));
   EXPECT_LT(median, 50000.0);

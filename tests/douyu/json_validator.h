@@ -14,7 +14,10 @@ namespace asyncore::douyu::testing {
 
 class JsonValidator {
  public:
-  explicit JsonValidator(std::string_view text) : s_(text) {}
+  // Keeps its own copy of the text, so a temporary may be passed.
+  explicit JsonValidator(std::string text) : owned_(std::move(text)), s_(owned_) {}
+  JsonValidator(const JsonValidator&) = delete;
+  JsonValidator& operator=(const JsonValidator&) = delete;
 
   // True when the whole text is one valid JSON value (whitespace around allowed).
   bool validate() {
@@ -29,7 +32,7 @@ class JsonValidator {
   // Parses a flat object {"k":"v",...} into its members, in order; nullopt if not exactly that.
   static std::optional<std::vector<std::pair<std::string, std::string>>> flat_object(
       std::string_view text) {
-    JsonValidator v(text);
+    JsonValidator v{std::string(text)};
     std::vector<std::pair<std::string, std::string>> out;
     v.ws();
     if (!v.eat('{')) return std::nullopt;
@@ -52,9 +55,22 @@ class JsonValidator {
     return v.at_end() ? std::optional(out) : std::nullopt;
   }
 
+  // True when `text` is well-formed UTF-8.
+  static bool valid_utf8(std::string_view text) {
+    JsonValidator v{std::string(text)};
+    while (v.i_ < v.s_.size()) {
+      if (static_cast<unsigned char>(v.s_[v.i_]) < 0x80) {
+        ++v.i_;
+      } else if (!v.utf8(nullptr)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   // Decodes one JSON string literal (the whole text); nullopt if invalid.
   static std::optional<std::string> string_literal(std::string_view text) {
-    JsonValidator v(text);
+    JsonValidator v{std::string(text)};
     std::string out;
     if (!v.string(&out) || !v.at_end()) return std::nullopt;
     return out;
@@ -281,6 +297,7 @@ class JsonValidator {
     }
   }
 
+  std::string owned_;
   std::string_view s_;
   size_t i_ = 0;
   std::string error_;

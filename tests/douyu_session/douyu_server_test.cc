@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -209,7 +210,9 @@ TEST_F(DouyuServerTest, JoingroupStartsTheStreamWithSeqInOrder) {
     // seq sits right after type.
     ASSERT_EQ(msgs[i].key(0), "type");
     ASSERT_EQ(msgs[i].key(1), "seq");
-    if (auto rid = msgs[i].get("rid")) EXPECT_EQ(*rid, "4242") << c->bodies()[i];
+    if (auto rid = msgs[i].get("rid")) {
+      EXPECT_EQ(*rid, "4242");
+    }
   }
   EXPECT_EQ(server_->stats().joins, 1u);
   EXPECT_FALSE(c->bad());
@@ -326,7 +329,9 @@ TEST_F(DouyuServerTest, PingreqIsSentToLoggedInSessions) {
   c->send_raw(loginreq(9999).bytes());
   ASSERT_TRUE(run_until([&] { return c->count_type("pingreq") >= 2; }, *c));
   for (const auto& m : c->messages()) {
-    if (m.type() == "pingreq") EXPECT_GT(m.get_int_or("tick", 0), 1600000000000);
+    if (m.type() == "pingreq") {
+      EXPECT_GT(m.get_int_or("tick", 0), 1600000000000);
+    }
   }
 }
 
@@ -491,7 +496,10 @@ TEST_F(DouyuServerTest, RealisticMixHasEveryKind) {
     if (m.type() == "rss") (m.get_int_or("ss", 0) == 1 ? live_on : live_off) = true;
     if (m.type() == "frank" || m.type() == "ranklist" || m.type() == "noble_num_info") {
       const auto list = m.get_map_list("list");
-      if (!list.empty() && list.front().count("uid") > 0) nested_list = true;
+      if (!list.empty() && std::any_of(list.front().begin(), list.front().end(),
+                                       [](const auto& kv) { return kv.first == "uid"; })) {
+        nested_list = true;
+      }
     }
   }
   for (const char* t : {"chatmsg", "uenter", "dgb", "spbc", "rss", "frank", "ranklist",

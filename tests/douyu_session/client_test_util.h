@@ -1,0 +1,76 @@
+// client_test_util.h — what the DouyuClient tests share: a thread-safe collector for the messages
+// a client delivers, and client options pointed at a simulator on loopback.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "douyu/douyu_client.h"
+#include "douyu/douyu_server.h"
+#include "tests/core/test_util.h"
+
+namespace asyncore::douyu::test {
+
+using asyncore::test::run_until;
+using namespace std::chrono_literals;
+
+// Collects what a client's worker thread delivers; read from the test (loop) thread.
+class Collector {
+ public:
+  void operator()(const Message& m) {
+    std::lock_guard lock(mutex_);
+    types_.emplace_back(m.type());
+    if (auto seq = m.get("seq")) seqs_.push_back(std::strtoull(std::string(*seq).c_str(), nullptr, 10));
+  }
+  DouyuClient::Callback callback() {
+    return [this](const Message& m) { (*this)(m); };
+  }
+  size_t count(std::string_view type) const {
+    std::lock_guard lock(mutex_);
+    size_t n = 0;
+    for (auto& t : types_) n += (t == type);
+    return n;
+  }
+  size_t room_messages() const {
+    std::lock_guard lock(mutex_);
+    return seqs_.size();
+  }
+  std::vector<uint64_t> seqs() const {
+    std::lock_guard lock(mutex_);
+    return seqs_;
+  }
+  std::vector<std::string> types() const {
+    std::lock_guard lock(mutex_);
+    return types_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> types_;
+  std::vector<uint64_t> seqs_;
+};
+
+inline DouyuClientOptions options_for(const DouyuServer& server, std::string room = "9999") {
+  DouyuClientOptions o;
+  o.host = "127.0.0.1";
+  o.port = server.address().port();
+  o.room_id = std::move(room);
+  o.backoff_initial = 20ms;
+  o.backoff_max = 200ms;
+  return o;
+}
+
+// True when `seqs` is exactly 1..n in order (no loss, no duplicate, no reordering).
+inline bool is_one_to_n(const std::vector<uint64_t>& seqs, uint64_t n) {
+  if (seqs.size() != n) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    if (seqs[i] != i + 1) return false;
+  }
+  return true;
+}
+
+}  // namespace asyncore::douyu::test

@@ -1,0 +1,158 @@
+// douyu_danmaku: its flags (parse_options), its text/jsonl lines, and the binary itself run
+// end to end against its own --demo simulator.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "douyu/message.h"
+#include "samples/danmaku/format.h"
+#include "samples/danmaku/options.h"
+#include "tests/douyu/json_validator.h"
+
+namespace {
+
+using danmaku::Output;
+using danmaku::parse_options;
+
+TEST(DanmakuOptions, Defaults) {
+  auto r = parse_options({"--room=9999"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->rooms, std::vector<std::string>{"9999"});
+  EXPECT_EQ(r.options->host, "openbarrage.douyutv.com");
+  EXPECT_EQ(r.options->port, 8601);
+  EXPECT_EQ(r.options->heartbeat, 45);
+  EXPECT_TRUE(r.options->reconnect);
+  EXPECT_EQ(r.options->output, Output::kText);
+}
+
+TEST(DanmakuOptions, EqualsAndSpaceFormsRepeatableAndCommaRooms) {
+  auto r = parse_options({"--room=1,2", "--room", "3", "--output=jsonl", "--types=chatmsg,dgb",
+                          "--max-messages", "7", "--duration=1.5", "--heartbeat=2",
+                          "--noreconnect", "--stats", "--host=127.0.0.1", "--port=9000"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->rooms, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(r.options->output, Output::kJsonl);
+  EXPECT_EQ(r.options->types, (std::set<std::string>{"chatmsg", "dgb"}));
+  EXPECT_EQ(r.options->max_messages, 7u);
+  EXPECT_DOUBLE_EQ(r.options->duration, 1.5);
+  EXPECT_DOUBLE_EQ(r.options->heartbeat, 2);
+  EXPECT_FALSE(r.options->reconnect);
+  EXPECT_TRUE(r.options->stats);
+  EXPECT_EQ(r.options->port, 9000);
+}
+
+TEST(DanmakuOptions, DemoNeedsNoRoom) {
+  auto r = parse_options({"--demo"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_TRUE(r.options->demo);
+  EXPECT_EQ(r.options->rooms.size(), 1u);
+}
+
+TEST(DanmakuOptions, UsageErrors) {
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {},                              // no room
+           {"--room=abc"},                  // not numeric
+           {"--room=1", "--output=xml"},    // bad format
+           {"--room=1", "--port=70000"},    // bad port
+           {"--room=1", "--bogus"},         // unknown flag
+           {"--room=1", "--max-messages"},  // missing value
+           {"--room=1", "--demo=yes"},      // switch with a value
+           {"--room=1", "--heartbeat=0"},   // zero interval
+           {"room=1"}}) {                   // not a flag
+    auto r = parse_options(args);
+    EXPECT_FALSE(r.options) << "accepted: " << (args.empty() ? "(nothing)" : args.back());
+    EXPECT_FALSE(r.error.empty());
+  }
+  EXPECT_TRUE(parse_options({"--help"}).help);
+}
+
+TEST(DanmakuFormat, ChatLine) {
+  asyncore::douyu::Message m(
+      "type@=chatmsg/rid@=9999/uid@=1/nn@=小明/txt@=主播好👋/level@=12/col@=1/");
+  EXPECT_EQ(danmaku::format_text("9999", m, false), "[9999] <lv 12> 小明: 主播好👋\n");
+  const std::string colored = danmaku::format_text("9999", m, true);
+  EXPECT_NE(colored.find("\033[31m主播好👋"), std::string::npos);
+}
+
+TEST(DanmakuFormat, NewlinesInValuesStayOnOneLine) {
+  asyncore::douyu::Message m("type@=chatmsg/nn@=a/txt@=line1\nline2/level@=1/");
+  EXPECT_EQ(danmaku::format_text("1", m, false), "[1] <lv 1> a: line1 line2\n");
+}
+
+TEST(DanmakuFormat, UnknownTypeShowsItsFields) {
+  asyncore::douyu::Message m("type@=qausrespond/x@=1/y@=2/");
+  EXPECT_EQ(danmaku::format_text("5", m, false), "[5] qausrespond x=1 y=2\n");
+}
+
+TEST(DanmakuFormat, JsonlKeepsWireOrder) {
+  asyncore::douyu::Message m("type@=chatmsg/rid@=1/rid@=2/txt@=\"q\"/");
+  EXPECT_EQ(danmaku::format_jsonl(m),
+            "{\"type\":\"chatmsg\",\"rid\":\"1\",\"rid\":\"2\",\"txt\":\"\\\"q\\\"\"}\n");
+}
+
+// ---------------------------------------------------------------- the binary
+
+struct CliRun {
+  int status = -1;
+  std::string out;
+};
+
+CliRun run_cli(const std::string& args) {
+  const std::string cmd = std::string(ASYNCORE_BIN_DIR) + "/douyu_danmaku " + args + " 2>/dev/null";
+  CliRun r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  const int raw = ::pclose(p);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+TEST(DanmakuBinary, DemoJsonlPrintsExactlyNValidObjects) {
+  CliRun r = run_cli("--demo --demo-rate=500 --max-messages=40 --output=jsonl --duration=30");
+  ASSERT_EQ(r.status, 0);
+  std::istringstream in(r.out);
+  int lines = 0;
+  for (std::string line; std::getline(in, line); ++lines) {
+    EXPECT_TRUE(asyncore::douyu::testing::JsonValidator(line).validate()) << line;
+    EXPECT_EQ(line.rfind("{\"type\":\"", 0), 0u) << line;
+  }
+  EXPECT_EQ(lines, 40);
+}
+
+TEST(DanmakuBinary, TypesFilter) {
+  CliRun r = run_cli("--demo --demo-rate=500 --max-messages=20 --types=chatmsg --output=jsonl --duration=30");
+  ASSERT_EQ(r.status, 0);
+  std::istringstream in(r.out);
+  int lines = 0;
+  for (std::string line; std::getline(in, line); ++lines) {
+    EXPECT_EQ(line.rfind("{\"type\":\"chatmsg\"", 0), 0u) << line;
+  }
+  EXPECT_EQ(lines, 20);
+}
+
+TEST(DanmakuBinary, DurationEndsCleanly) {
+  CliRun r = run_cli("--demo --output=none --duration=0.5");
+  EXPECT_EQ(r.status, 0);
+}
+
+TEST(DanmakuBinary, CannotConnectWithNoReconnectExitsOne) {
+  CliRun r = run_cli("--room=1 --host=127.0.0.1 --port=1 --noreconnect");
+  EXPECT_EQ(r.status, 1);
+}
+
+TEST(DanmakuBinary, UsageErrorExitsTwoHelpExitsZero) {
+  EXPECT_EQ(run_cli("--room=x").status, 2);
+  EXPECT_EQ(run_cli("--frobnicate").status, 2);
+  CliRun help = run_cli("--help");
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("--max-messages"), std::string::npos);
+  EXPECT_EQ(help.out.find("--logtostderr"), std::string::npos) << "lists other libraries' flags";
+}
+
+}  // namespace

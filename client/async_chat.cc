@@ -38,8 +38,10 @@ void AsyncChat::set_terminator_count(uint64_t count) {
 }
 
 void AsyncChat::throw_negative_terminator(int64_t count) {
-  throw std::invalid_argument("AsyncChat::set_terminator: the number of received bytes must be "
-                              "positive (got " + std::to_string(count) + ")");
+  throw std::invalid_argument(
+      "AsyncChat::set_terminator: the number of received bytes must be "
+      "positive (got " +
+      std::to_string(count) + ")");
 }
 
 std::string AsyncChat::get_data() {
@@ -158,9 +160,7 @@ void AsyncChat::push_with_producer(std::string data) {
   check_high_water();
 }
 
-void AsyncChat::close_when_done() {
-  fifo_.push_back(Entry{Entry::Kind::kClose, {}, 0, nullptr});
-}
+void AsyncChat::close_when_done() { fifo_.push_back(Entry{Entry::Kind::kClose, {}, 0, nullptr}); }
 
 void AsyncChat::discard_buffers() {
   in_begin_ = in_end_ = 0;

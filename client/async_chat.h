@@ -65,7 +65,7 @@ class AsyncChat : public Dispatcher {
   struct Terminator {
     enum class Kind { kNone, kBytes, kCount };
     Kind kind = Kind::kNone;
-    std::string bytes;  // kBytes
+    std::string bytes;   // kBytes
     uint64_t count = 0;  // kCount: bytes still to collect
     // asynchat's `not terminator`: None, b"" or 0 — collect everything.
     bool collects_all() const {
@@ -88,8 +88,7 @@ class AsyncChat : public Dispatcher {
   void set_terminator(std::nullopt_t);
   // A byte count; throws std::invalid_argument when negative (asynchat: ValueError).
   template <std::integral I>
-    requires(!std::same_as<I, char> && !std::same_as<I, bool>)
-  void set_terminator(I count) {
+  requires(!std::same_as<I, char> && !std::same_as<I, bool>) void set_terminator(I count) {
     if constexpr (std::is_signed_v<I>) {
       if (count < 0) throw_negative_terminator(static_cast<int64_t>(count));
     }
@@ -117,7 +116,7 @@ class AsyncChat : public Dispatcher {
     return push(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
   }
   template <class T>
-    requires std::is_arithmetic_v<T>
+  requires std::is_arithmetic_v<T>
   bool push(T) = delete;  // asynchat: TypeError for anything that is not bytes
   void push_with_producer(std::unique_ptr<Producer> producer);
   // asynchat accepts plain bytes as a "producer" too.

@@ -79,7 +79,7 @@ class BufferedDispatcher : public Dispatcher {
   void compact();
   void check_high_water();
 
-  std::string out_;     // unsent bytes are out_[out_pos_, out_.size())
+  std::string out_;  // unsent bytes are out_[out_pos_, out_.size())
   size_t out_pos_ = 0;
   size_t high_water_mark_ = 0;
   size_t max_pending_ = 0;

@@ -1,5 +1,5 @@
-// socket_client.h — SocketClient: the tutorial's first program (seed/: "客户端 Socket 开发基本使用")
-// as a reusable class.
+// socket_client.h — SocketClient: the tutorial's first program (seed/: "客户端 Socket
+// 开发基本使用") as a reusable class.
 //
 // The tutorial subclasses asyncore.dispatcher: the constructor creates a socket and connects,
 // handle_connect() reports the connection, handle_read() receives and prints, handle_close()
@@ -9,8 +9,8 @@
 //   asyncore::Loop loop;
 //   auto client = asyncore::make_dispatcher<asyncore::SocketClient>(loop, "127.0.0.1", 9000);
 //   client->set_on_connect([] { std::puts("connected"); });
-//   client->set_on_data([](std::string_view data) { std::fwrite(data.data(), 1, data.size(), stdout); });
-//   client->set_on_close([&] { /* client->error() is non-empty if it failed */ });
+//   client->set_on_data([](std::string_view data) { std::fwrite(data.data(), 1, data.size(),
+//   stdout); }); client->set_on_close([&] { /* client->error() is non-empty if it failed */ });
 //   client->send("hello world");   // buffered until connected
 //   loop.loop();                   // returns when the server closes (the map is empty)
 //
@@ -44,7 +44,8 @@ class SocketClient : public BufferedDispatcher {
   // Bytes one handle_read() reads at most (the tutorial's recv(1024); default 64 KiB).
   void set_read_size(size_t n) { read_buffer_.resize(n == 0 ? 1 : n); }
 
-  // "" unless the client was closed by an error (e.g. "connect to 127.0.0.1:9: Connection refused").
+  // "" unless the client was closed by an error (e.g. "connect to 127.0.0.1:9: Connection
+  // refused").
   const std::string& error() const { return error_; }
   const std::string& host() const { return host_; }
   uint16_t port() const { return port_; }

@@ -18,9 +18,10 @@
 namespace asyncore {
 
 struct Dispatcher::DnsLookup {
-  Dispatcher* dispatcher;
+  Dispatcher* dispatcher;  // dangling once cancelled: use only when result != EVUTIL_EAI_CANCEL
   std::string host;
   uint16_t port;
+  Loop* loop;
 };
 
 Dispatcher::Dispatcher(Loop& loop) : loop_(loop) {}
@@ -32,8 +33,8 @@ Dispatcher::~Dispatcher() {
   // open); one you own yourself is closed here, which also takes it out of the map.
   self_.reset();
   cancel_dns();
+  loop_.del_channel(this);
   if (fd_ >= 0) {
-    loop_.del_channel(this);
     event_free(event_);
     ::close(fd_);
   }
@@ -107,7 +108,7 @@ void Dispatcher::attach(Socket sock, bool is_socket) {
   is_socket_ = is_socket;
   always_ready_ = false;
   armed_ = 0;
-  loop_.add_channel(this);
+  if (!in_map_) loop_.add_channel(this);
   keep_alive_while_open();
 }
 
@@ -155,8 +156,10 @@ void Dispatcher::connect(const std::string& host, uint16_t port) {
   cancel_dns();
   connected_ = false;
   connecting_ = true;
-  auto* lookup = new DnsLookup{this, host, port};
+  auto* lookup = new DnsLookup{this, host, port, &loop_};
   dns_lookup_ = lookup;
+  // In the map while the lookup is pending (it is open): close_all() and ~Loop reach it.
+  if (!in_map_) loop_.add_channel(this);
   keep_alive_while_open();
   loop_.hold();
   evutil_addrinfo hints{};
@@ -174,6 +177,7 @@ void Dispatcher::on_resolved(int result, evutil_addrinfo* res, void* arg) {
   std::unique_ptr<DnsLookup> lookup(static_cast<DnsLookup*>(arg));
   if (result == EVUTIL_EAI_CANCEL) {  // the dispatcher closed or was destroyed meanwhile
     if (res != nullptr) evutil_freeaddrinfo(res);
+    lookup->loop->release_hold();  // held by cancel_dns() until libevent let go of the request
     return;
   }
   Dispatcher* d = lookup->dispatcher;
@@ -197,17 +201,24 @@ void Dispatcher::on_resolved(int result, evutil_addrinfo* res, void* arg) {
   });
   if (res != nullptr) evutil_freeaddrinfo(res);
   // A dispatcher that failed before getting a socket is no longer open: let the map go of it.
-  if (!d->is_open() && d->self_) d->loop_.release_after_turn(std::move(d->self_));
+  if (!d->is_open()) {
+    d->loop_.del_channel(d);
+    if (d->self_) d->loop_.release_after_turn(std::move(d->self_));
+  }
 }
 
 void Dispatcher::cancel_dns() {
   if (dns_lookup_ == nullptr) return;
   dns_lookup_ = nullptr;
-  loop_.release_hold();
   if (dns_request_ != nullptr) {
     auto* request = dns_request_;
     dns_request_ = nullptr;
-    evdns_getaddrinfo_cancel(request);  // runs on_resolved(EVUTIL_EAI_CANCEL), which frees
+    // libevent reports the cancellation later, from the loop (a deferred callback): the hold
+    // stays until on_resolved(EVUTIL_EAI_CANCEL) frees the lookup, so loop() does not return,
+    // and ~Loop does not free the resolver, with the request still allocated.
+    evdns_getaddrinfo_cancel(request);
+  } else {
+    loop_.release_hold();
   }
 }
 
@@ -264,8 +275,8 @@ void Dispatcher::close() {
   accepting_ = false;
   connecting_ = false;
   cancel_dns();
+  loop_.del_channel(this);
   if (fd_ >= 0) {
-    loop_.del_channel(this);
     // Also removes a pending activation: no further event reaches this dispatcher this turn.
     event_free(event_);
     event_ = nullptr;
@@ -280,6 +291,7 @@ void Dispatcher::close() {
 // ---------------------------------------------------------------- the loop's side
 
 void Dispatcher::update_interest() {
+  if (fd_ < 0) return;  // a connect(host, port) lookup is pending: no socket to ask about yet
   short want = 0;
   const uint64_t generation = generation_;
   // readable()/writable() are user code: an exception goes to handle_error(), as from a handler.

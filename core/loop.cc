@@ -68,7 +68,12 @@ Loop::~Loop() {
   closed_this_turn_.clear();
   timers_.clear();
   finished_timers_.clear();
-  if (dns_ != nullptr) evdns_base_free(dns_, /*fail_requests=*/1);
+  if (dns_ != nullptr) {
+    // close_all() cancelled pending lookups; libevent completes a cancellation from a deferred
+    // callback, which only a turn of the base runs (else the requests and their DnsLookup leak).
+    for (int i = 0; i < 4 && holds_ > 0; ++i) event_base_loop(base_, EVLOOP_NONBLOCK);
+    evdns_base_free(dns_, /*fail_requests=*/1);
+  }
   event_free(wake_event_);
   event_free(turn_timeout_event_);
   event_base_free(base_);

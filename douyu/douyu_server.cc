@@ -51,9 +51,8 @@ class DouyuServer::Session : public Dispatcher {
         peer_(peer),
         peer_text_(peer.to_string()),
         id_(id),
-        decoder_(FrameDecoderOptions{.max_length = kMaxRequestLength,
-                                     .expected_type = kClientToServer,
-                                     .strict = true}) {}
+        decoder_(FrameDecoderOptions{
+            .max_length = kMaxRequestLength, .expected_type = kClientToServer, .strict = true}) {}
 
   ~Session() override {
     if (!finished_ && server_ != nullptr) server_->session_closed(this);
@@ -61,10 +60,12 @@ class DouyuServer::Session : public Dispatcher {
 
   // ---- Dispatcher ----
   bool readable() override { return pending() < kStopReadingBytes; }
-  bool writable() override { return !write_shut_ && (pending() > 0 || (flooding() && can_produce())); }
+  bool writable() override {
+    return !write_shut_ && (pending() > 0 || (flooding() && can_produce()));
+  }
   void handle_read() override;
   void handle_write() override { flush(); }
-  void handle_close() override { finish(); }
+  void handle_close() override { finished_ ? close() : finish(); }
 
   // Bookkeeping with the server, then close(). Idempotent.
   void finish() {
@@ -75,10 +76,20 @@ class DouyuServer::Session : public Dispatcher {
     if (server_ != nullptr) server_->session_closed(this);
     close();
   }
-  // The server is going away: close without calling back into it.
+  // The server is going away: the peer sees EOF now; close() follows on the next loop turn.
+  // (Not close() now: the server's destructor may be running inside the loop's release of the
+  // dispatchers closed this turn, where closing another shared-owned dispatcher is not safe.)
   void detach() {
     server_ = nullptr;
-    finish();
+    finished_ = true;
+    if (linger_timer_ != 0) loop().cancel(linger_timer_);
+    linger_timer_ = 0;
+    write_shut_ = true;
+    if (fileno() >= 0) ::shutdown(fileno(), SHUT_RDWR);
+    std::weak_ptr<Dispatcher> weak = weak_from_this();
+    loop().call_soon_threadsafe([weak] {
+      if (auto self = weak.lock()) self->close();
+    });
   }
 
   // Rate mode, from the server's tick timer: queue what is due by now.
@@ -153,7 +164,7 @@ class DouyuServer::Session : public Dispatcher {
 void DouyuServer::Session::handle_read() {
   static thread_local std::vector<char> buffer(kReadChunk);
   const ssize_t n = recv(buffer.data(), buffer.size());
-  if (n <= 0) return;  // nothing now, or closed (handle_close ran)
+  if (n <= 0) return;       // nothing now, or closed (handle_close ran)
   if (write_shut_) return;  // closing: the rest of the input does not matter
   const bool ok = decoder_.feed(std::string_view(buffer.data(), static_cast<size_t>(n)),
                                 [this](const FrameView& frame) {
@@ -220,9 +231,9 @@ void DouyuServer::Session::handle_request(const Message& request) {
   } else if (type == "keeplive") {
     ++stats.heartbeats;
     if (!o.silent) {
-      queue_control(std::move(SttWriter(64).add("type", "keeplive").add(
-                                  "tick", request.get_or("tick")))
-                        .str());
+      queue_control(
+          std::move(SttWriter(64).add("type", "keeplive").add("tick", request.get_or("tick")))
+              .str());
     }
   } else if (type == "logout") {
     ++stats.logouts;
@@ -242,9 +253,8 @@ void DouyuServer::Session::join(const Message& request) {
   }
   const auto rid = request.get_int("rid");
   if (!rid || *rid != room_id_) {
-    LOG(WARNING) << "douyu simulator: " << peer_text_ << " joingroup rid '"
-                 << request.get_or("rid") << "' is not the login room " << room_id_
-                 << ": error 204";
+    LOG(WARNING) << "douyu simulator: " << peer_text_ << " joingroup rid '" << request.get_or("rid")
+                 << "' is not the login room " << room_id_ << ": error 204";
     queue_control(error_body(204));
     close_after_flush();
     return;

@@ -47,7 +47,8 @@
 // one per connection: with 1,000 connections, per-connection timers would be 100,000 wake-ups/s.
 //
 // OWNERSHIP: the server is a Dispatcher (make_dispatcher<DouyuServer>(...) or owned by you).
-// Connections are shared-owned by the loop's map; destroying the server closes them all.
+// Connections are shared-owned by the loop's map; destroying the server shuts them all down at
+// once (peers see EOF) and closes them on the next loop turn.
 // THREADS: loop thread only, including stats() and on_request.
 #pragma once
 

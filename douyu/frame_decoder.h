@@ -9,7 +9,8 @@
 //  - A frame wholly inside the fed slice is handed out as a view into that slice: no copy.
 //  - Only a frame split across feeds is copied, into one internal buffer that never holds more
 //    than one frame. The header is checked field by field as its bytes arrive, so a forged length
-//    is rejected before anything is allocated; the buffer never grows beyond max_length + 4.
+//    is rejected before anything is allocated; the buffer grows with the bytes received, never
+//    beyond max_length + 4.
 //
 // After an error the decoder stays in the error state: every later feed() returns false at once
 // and hands out nothing. The stream is unrecoverable (there is no resynchronisation marker in this
@@ -101,6 +102,9 @@ class FrameDecoder {
   uint64_t offset() const { return offset_; }
   // Bytes of a partial frame held for the next feed().
   size_t buffered() const { return buffer_.size(); }
+  // Memory reserved for partial frames (for tests and metrics): <= max_length + 4, and about twice
+  // buffered() at most while a frame arrives.
+  size_t buffer_capacity() const { return buffer_.capacity(); }
   const FrameDecoderOptions& options() const { return options_; }
   // Forgets buffered bytes and any error; the next byte fed is a frame start at offset 0.
   void reset();
@@ -112,6 +116,16 @@ class FrameDecoder {
   // Checks the NUL of a complete frame `p` of `size` bytes. False = error recorded.
   bool check_nul(const char* p, size_t size);
   void fail(FrameError error, std::string message);
+  // Appends to the partial-frame buffer of a frame of `frame_size` bytes. Capacity grows with the
+  // bytes actually received (doubling) and is capped at frame_size, so a forged but legal length
+  // costs nothing until its bytes arrive, and never more than max_length + 4.
+  void buffer_append(const char* p, size_t n, size_t frame_size) {
+    const size_t need = buffer_.size() + n;
+    if (need > buffer_.capacity()) {
+      buffer_.reserve(std::min(frame_size, std::max(need, 2 * buffer_.capacity())));
+    }
+    buffer_.append(p, n);
+  }
   static uint32_t read_u32(const char* p);
 
   FrameDecoderOptions options_;
@@ -140,12 +154,10 @@ bool FrameDecoder::feed(std::string_view data, OnFrame&& on_frame) {
       // Only re-check if a field became complete (cheap either way).
       if (buffer_.size() > had && !check_header(buffer_.data(), buffer_.size())) return false;
       if (buffer_.size() < kHeaderSize) return true;
-      // Header complete and valid: reserve the exact frame size (<= max_length + 4) once.
-      buffer_.reserve(static_cast<size_t>(read_u32(buffer_.data())) + 4);
     }
     const size_t frame_size = static_cast<size_t>(read_u32(buffer_.data())) + 4;
     const size_t take = std::min(n, frame_size - buffer_.size());
-    buffer_.append(p, take);
+    buffer_append(p, take, frame_size);
     p += take;
     n -= take;
     if (buffer_.size() < frame_size) return true;
@@ -179,8 +191,7 @@ bool FrameDecoder::feed(std::string_view data, OnFrame&& on_frame) {
   // 3. Keep the tail (a header prefix, or a checked header + part of the body).
   if (n > 0) {
     if (!check_header(p, std::min(n, kHeaderSize))) return false;
-    if (n >= kHeaderSize) buffer_.reserve(static_cast<size_t>(read_u32(p)) + 4);
-    buffer_.assign(p, n);
+    buffer_append(p, n, n >= kHeaderSize ? static_cast<size_t>(read_u32(p)) + 4 : kHeaderSize);
   }
   return true;
 }

@@ -7,6 +7,8 @@
 // Prints "listening on HOST:PORT" as its first line on stdout (flushed, so a test or script can
 // read the port of --port 0); every client request is logged to stderr (glog). Stops cleanly on
 // SIGINT/SIGTERM and prints the session counters.
+#include "douyu/douyu_server.h"
+
 #include <glog/logging.h>
 
 #include <cstdio>
@@ -15,7 +17,6 @@
 #include <string>
 #include <vector>
 
-#include "douyu/douyu_server.h"
 #include "samples/sample_flags.h"
 #include "samples/sample_util.h"
 
@@ -68,18 +69,17 @@ int main(int argc, char** argv) {
   bool silent = false;
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
-    if (i > 0 && (std::strcmp(argv[i], "--silent") == 0 ||
-                  std::strcmp(argv[i], "--silent=true") == 0 ||
-                  std::strcmp(argv[i], "--silent=1") == 0)) {
+    if (i > 0 &&
+        (std::strcmp(argv[i], "--silent") == 0 || std::strcmp(argv[i], "--silent=true") == 0 ||
+         std::strcmp(argv[i], "--silent=1") == 0)) {
       silent = true;
     } else {
       args.push_back(argv[i]);
     }
   }
-  samples::Flags flags(static_cast<int>(args.size()), args.data(),
-                       {"host", "port", "rate", "flood", "replay", "drop-after",
-                        "malformed-after", "seed"},
-                       kUsage);
+  samples::Flags flags(
+      static_cast<int>(args.size()), args.data(),
+      {"host", "port", "rate", "flood", "replay", "drop-after", "malformed-after", "seed"}, kUsage);
   if (!flags.positional().empty()) {
     std::fprintf(stderr, "unexpected argument '%s'\n", flags.positional().front().c_str());
     flags.fail(2);
@@ -112,8 +112,7 @@ int main(int argc, char** argv) {
 
   const auto& s = server->stats();
   LOG(INFO) << "douyu_server: stopping; connections " << s.connections << ", logins " << s.logins
-            << ", joins " << s.joins << ", heartbeats " << s.heartbeats << ", logouts "
-            << s.logouts << ", room messages sent " << s.room_messages_sent << ", bad frames "
-            << s.bad_frames;
+            << ", joins " << s.joins << ", heartbeats " << s.heartbeats << ", logouts " << s.logouts
+            << ", room messages sent " << s.room_messages_sent << ", bad frames " << s.bad_frames;
   return 0;
 }

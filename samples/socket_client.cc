@@ -5,12 +5,13 @@
 //
 // Exit status: 0 when the server closed the connection, 1 on an error (e.g. connection refused),
 // 2 on bad arguments; SIGINT/SIGTERM close the connection and exit 0.
+#include "client/socket_client.h"
+
 #include <glog/logging.h>
 
 #include <cstdio>
 #include <cstdlib>
 
-#include "client/socket_client.h"
 #include "samples/sample_flags.h"
 #include "samples/sample_util.h"
 
@@ -28,8 +29,8 @@ int main(int argc, char** argv) {
   samples::StopOnSignals stop(loop);
   std::shared_ptr<asyncore::SocketClient> client;
   try {
-    client = asyncore::make_dispatcher<asyncore::SocketClient>(loop, host,
-                                                               static_cast<uint16_t>(port));
+    client =
+        asyncore::make_dispatcher<asyncore::SocketClient>(loop, host, static_cast<uint16_t>(port));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "socket_client: %s\n", e.what());
     return 1;

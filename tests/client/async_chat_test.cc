@@ -1,6 +1,8 @@
 // AsyncChat beyond the CPython port: deterministic splits of terminators across reads, numeric
 // terminators counting down, terminator changes inside found_terminator(), discard_buffers(),
 // close_when_done(), producers in order, buffer sizes and the high-water mark.
+#include "client/async_chat.h"
+
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "client/async_chat.h"
 #include "tests/client/client_test_util.h"
 
 namespace asyncore {
@@ -90,7 +91,8 @@ TEST(AsyncChatTest, NumericTerminatorCountsDownAcrossReads) {
 }
 
 TEST(AsyncChatTest, TerminatorChangedInsideFoundTerminator) {
-  // A header line announces a body length: the rest of the same read is split by the new terminator.
+  // A header line announces a body length: the rest of the same read is split by the new
+  // terminator.
   Fixture f;
   f.chat->set_terminator("\n");
   f.chat->on_line = [](Recorder& r) {

@@ -82,8 +82,8 @@ class EchoServer {
     if (go.valid()) go.wait_for(std::chrono::seconds(10));
     // May fail (test_close_when_done: the client is gone); MSG_NOSIGNAL keeps that an error code.
     for (size_t off = 0; off < buffer_.size();) {
-      ssize_t n = ::send(conn.fd(), buffer_.data() + off, std::min(chunk_size_, buffer_.size() - off),
-                         MSG_NOSIGNAL);
+      ssize_t n = ::send(conn.fd(), buffer_.data() + off,
+                         std::min(chunk_size_, buffer_.size() - off), MSG_NOSIGNAL);
       if (n <= 0) break;
       off += static_cast<size_t>(n);
     }
@@ -251,7 +251,9 @@ TEST(TestAsynchat, test_close_when_done) {
 
 // Issue #12523: push() must refuse anything that is not bytes. In C++ that is a compile error:
 template <class T>
-concept Pushable = requires(AsyncChat& c, T v) { c.push(v); };
+concept Pushable = requires(AsyncChat& c, T v) {
+  c.push(v);
+};
 static_assert(Pushable<std::string>);
 static_assert(Pushable<std::string_view>);
 static_assert(Pushable<const char*>);
@@ -266,11 +268,11 @@ TEST(TestAsynchat, test_push) {
   s.start();
   auto c = make_dispatcher<EchoClient>(loop, "\n", s.port());
   std::string data = "bytes\n";
-  c->push(data);                                                           // bytes
+  c->push(data);  // bytes
   std::vector<std::byte> bytearray(reinterpret_cast<const std::byte*>(data.data()),
                                    reinterpret_cast<const std::byte*>(data.data()) + data.size());
-  c->push(std::span<const std::byte>(bytearray));                        // bytearray
-  c->push(std::string_view(data));                                        // memoryview
+  c->push(std::span<const std::byte>(bytearray));  // bytearray
+  c->push(std::string_view(data));                 // memoryview
   c->push(kServerQuit);
   loop_until_closed(loop, c);
   s.join();

@@ -1,12 +1,13 @@
 // BufferedDispatcher: the port of CPython test_asyncore.py's DispatcherWithSendTests.test_send,
 // then the promises beyond asyncore: order kept across partial sends, and the high-water mark.
+#include "client/buffered_dispatcher.h"
+
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
 #include <string>
 #include <thread>
 
-#include "client/buffered_dispatcher.h"
 #include "tests/client/client_test_util.h"
 
 namespace asyncore {
@@ -121,7 +122,8 @@ TEST(BufferedDispatcherTest, PartialSendsKeptInOrder) {
     ASSERT_TRUE(writer.send(piece));
   }
   EXPECT_GT(writer.pending(), 0u);  // the socket could not take it all at once
-  ASSERT_TRUE(run_until(loop, [&] { return reader.got.size() >= expected.size(); }, 30));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return reader.got.size() >= expected.size(); }, 30));
   EXPECT_EQ(writer.pending(), 0u);
   EXPECT_TRUE(reader.got == expected) << "bytes out of order or corrupted";
 }
@@ -172,12 +174,15 @@ TEST(BufferedDispatcherTest, HighWaterMarkClosesWhenPeerStopsReading) {
   const std::string chunk(kPush, 'x');
   // The peer never reads (the accepted socket is just held), so kernel buffers fill, then ours.
   Socket peer;
-  bool ok = run_until(loop, [&] {
-    if (!peer) peer = Socket(::accept4(listener.fd(), nullptr, nullptr, SOCK_NONBLOCK));
-    if (!w->is_open()) return true;
-    if (w->connected()) w->send(chunk);
-    return false;
-  }, 30);
+  bool ok = run_until(
+      loop,
+      [&] {
+        if (!peer) peer = Socket(::accept4(listener.fd(), nullptr, nullptr, SOCK_NONBLOCK));
+        if (!w->is_open()) return true;
+        if (w->connected()) w->send(chunk);
+        return false;
+      },
+      30);
   ASSERT_TRUE(ok) << "the high-water mark never closed the connection";
   EXPECT_EQ(calls, 1);
   EXPECT_GT(reported, kMark);

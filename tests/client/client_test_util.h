@@ -33,8 +33,8 @@ namespace asyncore::client_test {
 using Clock = std::chrono::steady_clock;
 
 inline Clock::time_point deadline_in(double seconds) {
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(seconds));
+  return Clock::now() +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
 // Runs turns of at most 10 ms until done() is true; false when `seconds` passed first.
@@ -202,7 +202,9 @@ inline uint16_t port_of_listening_line(const std::string& line) {
   return static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
 }
 
-inline std::string bin_path(const std::string& name) { return std::string(ASYNCORE_BIN_DIR) + "/" + name; }
+inline std::string bin_path(const std::string& name) {
+  return std::string(ASYNCORE_BIN_DIR) + "/" + name;
+}
 inline std::string source_path(const std::string& rel) {
   return std::string(ASYNCORE_SOURCE_DIR) + "/" + rel;
 }

@@ -57,9 +57,10 @@ TEST(AsynchatInterop, CppClientPythonServer) {
   c->push(big + "\n");
   c->push("LEN 7\nab\ncd\nxx\n");  // 7 raw bytes "ab\ncd\nx", then the line "x"
   c->push_with_producer(std::make_unique<SimpleProducer>("via producer\nQUIT\n", 3));
-  ASSERT_TRUE(run_until(loop, [&] { return !c->is_open(); }, 30));
-  EXPECT_EQ(c->lines, (std::vector<std::string>{"echo: hello", "echo: " + big, "raw: ab",
-                                                "cd", "x", "echo: x", "echo: via producer", "bye"}));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return !c->is_open(); }, 30));
+  EXPECT_EQ(c->lines, (std::vector<std::string>{"echo: hello", "echo: " + big, "raw: ab", "cd", "x",
+                                                "echo: x", "echo: via producer", "bye"}));
   auto status = server.wait(30);
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(WEXITSTATUS(*status), 0);
@@ -98,7 +99,8 @@ TEST(AsynchatInterop, PythonClientCppServer) {
   uint16_t port = Address::local_of(server->fileno()).port();
   Child client({"python3", "-W", "ignore::DeprecationWarning", script("asynchat_client.py"),
                 "127.0.0.1", std::to_string(port)});
-  ASSERT_TRUE(run_until(loop, [&] { return client.try_wait().has_value(); }, 30));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return client.try_wait().has_value(); }, 30));
   std::string out = client.read_all(5);
   EXPECT_EQ(out, "OK\n");
   EXPECT_EQ(WEXITSTATUS(*client.try_wait()), 0);

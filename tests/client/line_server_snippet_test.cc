@@ -15,8 +15,7 @@ namespace snippet {
 // BEGIN SNIPPET
 #include "client/async_chat.h"
 using namespace asyncore;
-
-// One connection: answers every line with "you said: " + line.
+// Answers every line with "you said: " + line.
 class Reply : public AsyncChat {
  public:
   Reply(Loop& loop, Socket sock) : AsyncChat(loop, std::move(sock)) { set_terminator("\n"); }
@@ -41,6 +40,7 @@ int main() {
   Loop loop;
   make_dispatcher<LineServer>(loop, 8000);
   loop.loop();
+  return 0;
 }
 // END SNIPPET
 }  // namespace snippet
@@ -65,9 +65,11 @@ std::string between(const std::string& text, const std::string& begin, const std
 }
 
 TEST(LineServerSnippet, MatchesDocsAndIsShort) {
-  std::string code = between(read_file(client_test::source_path("tests/client/line_server_snippet_test.cc")),
-                             "// BEGIN SNIPPET\n", "// END SNIPPET\n");
-  std::string doc = between(read_file(client_test::source_path("docs/CLIENT.md")), "```cpp\n", "```\n");
+  std::string code =
+      between(read_file(client_test::source_path("tests/client/line_server_snippet_test.cc")),
+              "// BEGIN SNIPPET\n", "// END SNIPPET\n");
+  std::string doc =
+      between(read_file(client_test::source_path("docs/CLIENT.md")), "```cpp\n", "```\n");
   EXPECT_EQ(doc, code) << "docs/CLIENT.md's first ```cpp block differs from the compiled snippet";
   size_t lines = std::count(code.begin(), code.end(), '\n');
   EXPECT_LT(lines, 30u);

@@ -101,9 +101,9 @@ TEST(EchoServerSample, ThousandClientsEach64KiB) {
     make_dispatcher<EchoProbe>(loop, static_cast<uint32_t>(i), Address::ipv4_loopback(port), done,
                                failed);
   }
-  bool finished = run_until(loop, [&] { return done + failed == kClients; }, 60);
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  bool finished = run_until(
+      loop, [&] { return done + failed == kClients; }, 60);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "1000 clients x 64 KiB echoed in %.2f s\n", seconds);
   RecordProperty("seconds", std::to_string(seconds));
   EXPECT_TRUE(finished) << "timed out after 60 s: " << done << " done, " << failed << " failed";
@@ -147,10 +147,13 @@ TEST(ChatServerSample, BroadcastsLinesToOthersWithSenderAddress) {
   std::string a_name = Address::local_of(a.client->fileno()).to_string();
   a.client->send("hello room\r\n");
   b.client->send("from b\n");
-  ASSERT_TRUE(run_until(loop, [&] {
-    return b.has(a_name + ": hello room\n") && c.has(a_name + ": hello room\n") &&
-           a.has(": from b\n") && c.has(": from b\n");
-  })) << "a saw: " << a.text << "\nb saw: " << b.text << "\nc saw: " << c.text;
+  ASSERT_TRUE(run_until(loop,
+                        [&] {
+                          return b.has(a_name + ": hello room\n") &&
+                                 c.has(a_name + ": hello room\n") && a.has(": from b\n") &&
+                                 c.has(": from b\n");
+                        }))
+      << "a saw: " << a.text << "\nb saw: " << b.text << "\nc saw: " << c.text;
   EXPECT_FALSE(a.has(a_name + ": hello room"));  // not echoed to the sender
   a.client->close();
   ASSERT_TRUE(run_until(loop, [&] { return b.has("* " + a_name + " left\n"); }));

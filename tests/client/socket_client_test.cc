@@ -1,9 +1,10 @@
 // SocketClient: the tutorial's client as a class — connect, data, close, errors, buffered send.
+#include "client/socket_client.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "client/socket_client.h"
 #include "tests/client/client_test_util.h"
 
 namespace asyncore {

@@ -221,6 +221,20 @@ TEST(FrameDecoderTest, ForgedLengthIsRejectedFromItsFirstFourBytes) {
   EXPECT_EQ(d.buffered(), 0u);
 }
 
+TEST(FrameDecoderTest, ForgedLegalLengthCostsNoMemoryUntilItsBytesArrive) {
+  FrameDecoder d;  // max 1 MiB
+  std::vector<Frame> frames;
+  const std::string h = header(kDefaultMaxLength, kDefaultMaxLength, 690, 0, 0);
+  ASSERT_TRUE(d.feed(h + "abc", frames));
+  EXPECT_EQ(d.buffered(), 15u);
+  EXPECT_LT(d.buffer_capacity(), 1024u);
+  const std::string chunk(100000, 'x');
+  ASSERT_TRUE(d.feed(chunk, frames));
+  EXPECT_LE(d.buffer_capacity(), 2 * d.buffered() + 64);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(d.feed(chunk, frames));
+  EXPECT_LE(d.buffer_capacity(), size_t{kDefaultMaxLength} + 4);
+}
+
 TEST(FrameDecoderTest, LengthAtTheMaximumIsAcceptedAndBufferStaysBounded) {
   FrameDecoderOptions options;
   options.max_length = 4096;

@@ -71,6 +71,9 @@ TEST(LineServerSnippet, MatchesDocsAndIsShort) {
   std::string doc =
       between(read_file(client_test::source_path("docs/CLIENT.md")), "```cpp\n", "```\n");
   EXPECT_EQ(doc, code) << "docs/CLIENT.md's first ```cpp block differs from the compiled snippet";
+  std::string readme =
+      between(read_file(client_test::source_path("README.md")), "```cpp\n", "```\n");
+  EXPECT_EQ(readme, code) << "README.md's first ```cpp block differs from the compiled snippet";
   size_t lines = std::count(code.begin(), code.end(), '\n');
   EXPECT_LT(lines, 30u);
 }

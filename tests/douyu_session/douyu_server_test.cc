@@ -10,7 +10,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,6 +65,11 @@ class RawClient {
   }
   void send_body(std::string_view body) { send_raw(encode_frame(body, kClientToServer)); }
 
+  // Waits at most `ms` for something to read (poll), for clients of another process's server.
+  void wait(int ms) {
+    pollfd p{fd_, POLLIN, 0};
+    ::poll(&p, 1, ms);
+  }
   // Reads what is there now (non-blocking).
   void pump() {
     if (fd_ < 0 || eof_) return;
@@ -624,6 +632,55 @@ TEST_F(DouyuServerTest, BlockingClientOnAThreadReceivesAFlood) {
   EXPECT_TRUE(in_order);
   std::printf("flood: %llu messages in %.3f s = %.0f messages/s\n",
               static_cast<unsigned long long>(received), seconds, received / seconds);
+}
+
+// The samples/douyu_server program: "listening on HOST:PORT" first on stdout, a working server
+// behind it, and a clean exit on SIGTERM.
+TEST(DouyuServerProgram, PrintsItsAddressServesAndStopsOnSigterm) {
+  const std::string bin = std::string(ASYNCORE_BIN_DIR) + "/douyu_server";
+  int out_pipe[2];
+  ASSERT_EQ(::pipe(out_pipe), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(out_pipe[1], 1);
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    ::execl(bin.c_str(), bin.c_str(), "--port", "0", "--flood=1000", "--seed", "3",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  std::string line;
+  char ch;
+  while (::read(out_pipe[0], &ch, 1) == 1 && ch != '\n') line.push_back(ch);
+  ::close(out_pipe[0]);
+  ASSERT_EQ(line.rfind("listening on 127.0.0.1:", 0), 0u) << line;
+  const auto port = static_cast<uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+
+  RawClient c(Address::ipv4_loopback(port));
+  c.send_raw(loginreq(9999).bytes() + joingroup(9999).bytes());
+  const auto end = Clock::now() + 10s;
+  while (c.room_messages().size() < 1000 && Clock::now() < end) {
+    c.wait(10);
+    c.pump();
+  }
+  EXPECT_EQ(c.room_messages().size(), 1000u);
+  EXPECT_EQ(c.count_type("loginres"), 1u);
+
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(DouyuServerProgram, UnknownFlagIsAUsageError) {
+  const std::string cmd =
+      std::string(ASYNCORE_BIN_DIR) + "/douyu_server --no-such-flag 2>/dev/null";
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
 }
 
 }  // namespace

@@ -53,6 +53,7 @@ void Dispatcher::guarded(Fn&& fn) {
         throw;
       }
       if (!is_disconnect_errno(e.code().value())) throw;
+      disconnect_errno_ = e.code().value();
       handle_close();
     }
   } catch (...) {
@@ -107,6 +108,7 @@ void Dispatcher::attach(Socket sock, bool is_socket) {
   fd_ = sock.release();
   is_socket_ = is_socket;
   always_ready_ = false;
+  disconnect_errno_ = 0;
   armed_ = 0;
   if (!in_map_) loop_.add_channel(this);
   keep_alive_while_open();
@@ -240,6 +242,7 @@ size_t Dispatcher::send(const void* data, size_t size) {
   int err = errno;
   if (err == EWOULDBLOCK || err == EAGAIN || err == EINTR) return 0;
   if (is_disconnect_errno(err)) {
+    disconnect_errno_ = err;
     handle_close();
     return 0;
   }
@@ -251,12 +254,14 @@ ssize_t Dispatcher::recv(void* buffer, size_t size) {
   if (n > 0) return n;
   if (n == 0) {
     if (size == 0) return -1;  // a zero-byte read says nothing about the peer
+    disconnect_errno_ = 0;
     handle_close();
     return 0;
   }
   int err = errno;
   if (err == EWOULDBLOCK || err == EAGAIN || err == EINTR) return -1;
   if (is_disconnect_errno(err)) {
+    disconnect_errno_ = err;
     handle_close();
     return 0;
   }

@@ -132,6 +132,10 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   // The address passed to connect()/bind(), or the peer of an adopted socket.
   const Address& addr() const { return addr_; }
   int fileno() const { return fd_; }
+  // Why the last handle_close() came: the disconnect errno (ECONNRESET, EPIPE, ...) that recv(),
+  // send() or a handler ran into, or 0 for a plain end of stream. Lets a handle_close() tell
+  // "the peer reset the connection" from "the peer closed it". Cleared when a socket is attached.
+  int disconnect_errno() const { return disconnect_errno_; }
   bool is_open() const { return fd_ >= 0 || dns_lookup_ != nullptr; }
   Loop& loop() const { return loop_; }
   // "<ClassName connected 127.0.0.1:80 at 0x...>", as asyncore's __repr__.
@@ -179,6 +183,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   bool accepting_ = false;
   bool connecting_ = false;
   bool ignore_warnings_ = true;
+  int disconnect_errno_ = 0;
   Address addr_;
 };
 

@@ -65,13 +65,13 @@ Loop::Loop() : owner_(std::this_thread::get_id()) {
 
 Loop::~Loop() {
   close_all();
-  closed_this_turn_.clear();
+  release_closed();
   timers_.clear();
   finished_timers_.clear();
   if (dns_ != nullptr) {
     // close_all() cancelled pending lookups; libevent completes a cancellation from a deferred
     // callback, which only a turn of the base runs (else the requests and their DnsLookup leak).
-    for (int i = 0; i < 4 && holds_ > 0; ++i) event_base_loop(base_, EVLOOP_NONBLOCK);
+    for (int i = 0; i < 4 && holds_ > 0; ++i) event_base_loop(base_, EVLOOP_ONCE | EVLOOP_NONBLOCK);
     evdns_base_free(dns_, /*fail_requests=*/1);
   }
   event_free(wake_event_);
@@ -105,7 +105,9 @@ void Loop::poll(double timeout) {
     evtimer_add(turn_timeout_event_, &tv);
     event_base_loop(base_, EVLOOP_ONCE);
   } else {
-    event_base_loop(base_, EVLOOP_NONBLOCK);
+    // ONCE as well: NONBLOCK alone keeps dispatching while anything is active, so one always
+    // writable socket would make a zero-timeout turn never end.
+    event_base_loop(base_, EVLOOP_ONCE | EVLOOP_NONBLOCK);
   }
   // Cross-thread calls run here, after the wait, rather than in the wake event's callback: a
   // call queued by a running call then waits for the next turn instead of running in this one
@@ -113,7 +115,7 @@ void Loop::poll(double timeout) {
   run_pending_calls();
   ++turns_;
   // Only now: handlers of this turn may still have used `this` of a dispatcher they closed.
-  closed_this_turn_.clear();
+  release_closed();
   finished_timers_.clear();
 }
 
@@ -276,6 +278,15 @@ void Loop::del_channel(Dispatcher* d) {
   map_[i] = last;
   last->map_index_ = i;
   map_.pop_back();
+}
+
+void Loop::release_closed() {
+  // A destructor run here may close (and so append) other dispatchers: never clear the vector
+  // being appended to; swap it out and repeat until nothing more was released.
+  while (!closed_this_turn_.empty()) {
+    releasing_.swap(closed_this_turn_);
+    releasing_.clear();
+  }
 }
 
 void Loop::release_after_turn(std::shared_ptr<Dispatcher> d) {

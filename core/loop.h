@@ -109,6 +109,8 @@ class Loop {
   size_t holes_ = 0;
   bool asking_ = false;
   std::vector<std::shared_ptr<Dispatcher>> closed_this_turn_;
+  std::vector<std::shared_ptr<Dispatcher>> releasing_;  // swapped with closed_this_turn_
+  void release_closed();
 
   std::unordered_map<TimerId, std::unique_ptr<Timer>> timers_;
   std::vector<std::unique_ptr<Timer>> finished_timers_;

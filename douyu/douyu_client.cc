@@ -2,6 +2,8 @@
 
 #include <glog/logging.h>
 
+#include <cstring>
+
 #include "core/exception_text.h"
 #include "douyu/requests.h"
 #include "douyu/typed_messages.h"
@@ -206,7 +208,11 @@ void DouyuClient::check_alive() {
 }
 
 void DouyuClient::handle_close() {
-  std::string reason = "server closed the connection";
+  // A reset (RST, e.g. a crashed or overloaded server) is a different story from an orderly
+  // close: say which it was.
+  const int err = disconnect_errno();
+  std::string reason = err == 0 ? std::string("server closed the connection")
+                                : std::string("connection broken: ") + std::strerror(err);
   if (decoder_.buffered() > 0) {
     reason += " in the middle of a frame (" + std::to_string(decoder_.buffered()) + " bytes kept)";
   }

@@ -122,7 +122,12 @@ class FrameDecoder {
   void buffer_append(const char* p, size_t n, size_t frame_size) {
     const size_t need = buffer_.size() + n;
     if (need > buffer_.capacity()) {
-      buffer_.reserve(std::min(frame_size, std::max(need, 2 * buffer_.capacity())));
+      // Into a fresh string: std::string::reserve may round up to twice the old capacity (and
+      // past frame_size); a fresh string's reserve is exact.
+      std::string grown;
+      grown.reserve(std::min(frame_size, std::max(need, 2 * buffer_.capacity())));
+      grown.append(buffer_);
+      buffer_.swap(grown);
     }
     buffer_.append(p, n);
   }

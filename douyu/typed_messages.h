@@ -164,6 +164,8 @@ using TypedMessage =
 
 // The typed view for the message's type, or GenericMessage.
 TypedMessage view(const Message& message);
+// A view of a temporary Message would dangle at once: refused at compile time.
+TypedMessage view(const Message&& message) = delete;
 
 // The view as T when the message is of T's type.
 template <class T>
@@ -175,5 +177,7 @@ std::optional<T> view_as(const Message& message) {
   }
   return T::from(message);
 }
+template <class T>
+std::optional<T> view_as(const Message&& message) = delete;  // would dangle: keep the Message
 
 }  // namespace asyncore::douyu

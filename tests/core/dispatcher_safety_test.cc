@@ -256,6 +256,36 @@ TEST(DispatcherSafety, SharedOwnedAcceptedConnectionLivesOnAndDiesAfterClose) {
   EXPECT_EQ(loop.size(), 1u);
 }
 
+// A released dispatcher whose destructor closes another shared-owned one: the loop's release
+// list grows while it is being released (a chain of three here) and every one is destroyed.
+TEST(DispatcherSafety, DestructorClosingAnotherDispatcherIsReleasedToo) {
+  Loop loop;
+  struct Link : Dispatcher {
+    Link(Loop& l, Socket s, std::shared_ptr<Link> next, int& destroyed)
+        : Dispatcher(l, std::move(s)), next(std::move(next)), destroyed(destroyed) {}
+    ~Link() override {
+      ++destroyed;
+      if (auto n = next.lock()) n->close();
+    }
+    std::weak_ptr<Link> next;
+    int& destroyed;
+  };
+  int destroyed = 0;
+  auto [a1, a2] = socket_pair();
+  auto [b1, b2] = socket_pair();
+  auto [c1, c2] = socket_pair();
+  std::weak_ptr<Link> third = make_dispatcher<Link>(loop, std::move(c1), nullptr, destroyed);
+  std::weak_ptr<Link> second =
+      make_dispatcher<Link>(loop, std::move(b1), third.lock(), destroyed);
+  std::weak_ptr<Link> first = make_dispatcher<Link>(loop, std::move(a1), second.lock(), destroyed);
+  ASSERT_EQ(loop.size(), 3u);
+  first.lock()->close();
+  loop.poll(0);
+  EXPECT_EQ(destroyed, 3);
+  EXPECT_TRUE(first.expired() && second.expired() && third.expired());
+  EXPECT_EQ(loop.size(), 0u);
+}
+
 TEST(DispatcherSafety, StackOwnedDispatcherDestroyedLeavesMap) {
   Loop loop;
   {

@@ -2,12 +2,28 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <string>
 
 #include "douyu/synthetic.h"
 
 namespace asyncore::douyu {
 namespace {
+
+// Keeps a Message alive for the rest of the run: typed views point into their Message.
+const Message& keep(std::string body) {
+  static std::deque<Message> kept;
+  return kept.emplace_back(std::move(body));
+}
+
+// A view of a temporary Message would dangle: view()/view_as() refuse rvalues at compile time.
+template <class M>
+constexpr bool kCanView = requires(M&& m) { view(std::forward<M>(m)); };
+template <class M>
+constexpr bool kCanViewAs = requires(M&& m) { view_as<ChatMsg>(std::forward<M>(m)); };
+static_assert(kCanView<Message&> && kCanView<const Message&>);
+static_assert(!kCanView<Message> && !kCanViewAs<Message>);
+static_assert(kCanViewAs<const Message&>);
 
 TEST(TypedMessagesTest, ChatMsgNamedFields) {
   const Message m(
@@ -40,48 +56,49 @@ TEST(TypedMessagesTest, MissingOrNonNumericFieldsAreEmptyOrZero) {
 }
 
 TEST(TypedMessagesTest, GiftsEntersAndBroadcasts) {
-  const Gift g =
-      *view_as<Gift>(Message("type@=dgb/rid@=1/gfid@=824/gfcnt@=2/hits@=5/uid@=9/nn@=a/level@=3/"
-                             "ic@=x/bnn@=b/bl@=4/bcnt@=5/"));
+  const Message g_msg(
+      "type@=dgb/rid@=1/gfid@=824/gfcnt@=2/hits@=5/uid@=9/nn@=a/level@=3/"
+      "ic@=x/bnn@=b/bl@=4/bcnt@=5/");
+  const Gift g = *view_as<Gift>(g_msg);
   EXPECT_EQ(g.gfid, 824);
   EXPECT_EQ(g.gfcnt, 2);
   EXPECT_EQ(g.hits, 5);
   EXPECT_EQ(g.bcnt, 5);
   EXPECT_EQ(g.bnn, "b");
-  const UserEnter u =
-      *view_as<UserEnter>(Message("type@=uenter/rid@=1/uid@=2/nn@=n/level@=9/ic@=i/nl@=1/"));
+  const Message u_msg("type@=uenter/rid@=1/uid@=2/nn@=n/level@=9/ic@=i/nl@=1/");
+  const UserEnter u = *view_as<UserEnter>(u_msg);
   EXPECT_EQ(u.nn, "n");
   EXPECT_EQ(u.level, 9);
   EXPECT_EQ(u.nl, 1);
-  const GiftBroadcast s = *view_as<GiftBroadcast>(
-      Message("type@=spbc/sn@=A/dn@=B/gn@=火箭/gc@=1/drid@=77/gfid@=59/es@=1/"));
+  const Message s_msg("type@=spbc/sn@=A/dn@=B/gn@=火箭/gc@=1/drid@=77/gfid@=59/es@=1/");
+  const GiftBroadcast s = *view_as<GiftBroadcast>(s_msg);
   EXPECT_EQ(s.gn, "火箭");
   EXPECT_EQ(s.drid, "77");
   EXPECT_EQ(s.gc, 1);
 }
 
 TEST(TypedMessagesTest, RoomStatusSuperBarrageNoblesBadgesLevels) {
-  const RoomStatus r =
-      *view_as<RoomStatus>(Message("type@=rss/rid@=1/ss@=1/code@=0/rt@=0/notify@=0/endtime@=0/"));
+  const Message r_msg("type@=rss/rid@=1/ss@=1/code@=0/rt@=0/notify@=0/endtime@=0/");
+  const RoomStatus r = *view_as<RoomStatus>(r_msg);
   EXPECT_TRUE(r.live());
-  const SuperBarrage sb =
-      *view_as<SuperBarrage>(Message("type@=ssd/rid@=1/sdid@=2/trid@=3/content@=hi/"));
+  const Message sb_msg("type@=ssd/rid@=1/sdid@=2/trid@=3/content@=hi/");
+  const SuperBarrage sb = *view_as<SuperBarrage>(sb_msg);
   EXPECT_EQ(sb.content, "hi");
-  EXPECT_EQ(view_as<NobleOpen>(Message("type@=anbc/uid@=1/unk@=u/drid@=2/donk@=d/nl@=6/"))->nl, 6);
-  EXPECT_EQ(view_as<NobleRenew>(Message("type@=rnewbc/uid@=1/unk@=u/drid@=2/donk@=d/nl@=5/"))->donk,
+  EXPECT_EQ(view_as<NobleOpen>(keep("type@=anbc/uid@=1/unk@=u/drid@=2/donk@=d/nl@=6/"))->nl, 6);
+  EXPECT_EQ(view_as<NobleRenew>(keep("type@=rnewbc/uid@=1/unk@=u/drid@=2/donk@=d/nl@=5/"))->donk,
             "d");
-  EXPECT_EQ(view_as<BadgeUp>(Message("type@=blab/uid@=1/nn@=n/bl@=8/bnn@=b/"))->bl, 8);
-  EXPECT_EQ(view_as<LevelUp>(Message("type@=upgrade/uid@=1/nn@=n/level@=30/"))->level, 30);
-  EXPECT_EQ(view_as<LoginResponse>(Message("type@=loginres/userid@=5/live_stat@=1/"))->userid, "5");
-  EXPECT_EQ(view_as<ServerError>(Message("type@=error/code@=51/"))->code, 51);
-  EXPECT_EQ(view_as<PingRequest>(Message("type@=pingreq/tick@=1700000000000/"))->tick,
-            1700000000000);
-  EXPECT_TRUE(view_as<Heartbeat>(Message("type@=mrkl/")).has_value());
+  EXPECT_EQ(view_as<BadgeUp>(keep("type@=blab/uid@=1/nn@=n/bl@=8/bnn@=b/"))->bl, 8);
+  EXPECT_EQ(view_as<LevelUp>(keep("type@=upgrade/uid@=1/nn@=n/level@=30/"))->level, 30);
+  EXPECT_EQ(view_as<LoginResponse>(keep("type@=loginres/userid@=5/live_stat@=1/"))->userid, "5");
+  EXPECT_EQ(view_as<ServerError>(keep("type@=error/code@=51/"))->code, 51);
+  EXPECT_EQ(view_as<PingRequest>(keep("type@=pingreq/tick@=1700000000000/"))->tick, 1700000000000);
+  EXPECT_TRUE(view_as<Heartbeat>(keep("type@=mrkl/")).has_value());
 }
 
 TEST(TypedMessagesTest, BuyDeserveDecodesItsNestedMap) {
-  const BuyDeserve b = *view_as<BuyDeserve>(Message(
-      "type@=bc_buy_deserve/rid@=1/level@=2/cnt@=3/hits@=4/lev@=1/sui@=id@A=7@Snick@A=a@AAb@S/"));
+  const Message b_msg(
+      "type@=bc_buy_deserve/rid@=1/level@=2/cnt@=3/hits@=4/lev@=1/sui@=id@A=7@Snick@A=a@AAb@S/");
+  const BuyDeserve b = *view_as<BuyDeserve>(b_msg);
   EXPECT_EQ(b.cnt, 3);
   EXPECT_EQ(b.sui_map(), (SttValue::Map{{"id", "7"}, {"nick", "a@b"}}));
 }
@@ -105,7 +122,7 @@ TEST(TypedMessagesTest, UnknownTypesPassThroughAsGenericNeverDropped) {
   const TypedMessage t = view(m);
   ASSERT_TRUE(std::holds_alternative<GenericMessage>(t));
   EXPECT_EQ(std::get<GenericMessage>(t).message, &m);
-  EXPECT_TRUE(std::holds_alternative<GenericMessage>(view(Message("no type here"))));
+  EXPECT_TRUE(std::holds_alternative<GenericMessage>(view(keep("no type here"))));
 }
 
 TEST(TypedMessagesTest, ViewDispatchesEveryModelledType) {

@@ -1,0 +1,150 @@
+// Fuzzes the client's whole read path, bytes in → callbacks out, as DouyuClient::handle_read and
+// its worker run it (without the socket and threads, which the fault-injection tests cover):
+//   FrameDecoder{1 MiB, type 690, strict} fed the input in fuzzer-chosen pieces (one recv() each)
+//   → Message(std::string(body)) per frame, batched, with the loop-side session checks (loginres,
+//   error code) → moved into a queue as MessageWorker does → DouyuHandler::dispatch (every typed
+//   view, every field touched) → what douyu_danmaku prints: format_jsonl and format_text.
+// Properties: never crashes (ASan/UBSan); the messages are the same whatever the split; after a
+// decoder error nothing more is delivered; every JSON line is valid JSON in valid UTF-8 with one
+// member per field; text lines end with '\n'.
+//
+// Input: byte 0 = how the stream is split (0: one piece; else xorshift-chosen piece sizes up to
+// 4 × byte 0), the rest is the byte stream the server sends.
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "douyu/frame_decoder.h"
+#include "douyu/handler.h"
+#include "douyu/message.h"
+#include "douyu/stt_value.h"
+#include "douyu/typed_messages.h"
+#include "fuzz/fuzz_check.h"
+#include "samples/danmaku/format.h"
+#include "tests/douyu/json_validator.h"
+
+using namespace asyncore::douyu;
+using asyncore::douyu::testing::JsonValidator;
+
+namespace {
+
+// Touches every byte of every field the typed views expose, so a dangling view is an ASan report.
+struct TouchingHandler : DouyuHandler {
+  size_t sum = 0;
+  void touch(std::string_view s) {
+    for (char c : s) sum += static_cast<unsigned char>(c);
+  }
+  void on_chat(const ChatMsg& c, const Message& m) override {
+    for (auto s : {c.rid, c.uid, c.nn, c.txt, c.cid, c.ic, c.bnn, c.brid, c.el}) touch(s);
+    all(m);
+  }
+  void on_gift(const Gift& g, const Message& m) override {
+    for (auto s : {g.rid, g.uid, g.nn, g.ic, g.bnn}) touch(s);
+    all(m);
+  }
+  void on_user_enter(const UserEnter& u, const Message& m) override {
+    for (auto s : {u.rid, u.uid, u.nn, u.ic}) touch(s);
+    all(m);
+  }
+  void on_gift_broadcast(const GiftBroadcast&, const Message& m) override { all(m); }
+  void on_room_status(const RoomStatus&, const Message& m) override { all(m); }
+  void on_rank_list(const RankList&, const Message& m) override {
+    // Nested values are decoded on demand: ask for them, as a rank-list consumer does.
+    for (const auto& item : m.get_map_list("list")) {
+      for (const auto& [k, v] : item) {
+        touch(k);
+        touch(stt_encode(v));
+      }
+    }
+    all(m);
+  }
+  void on_login(const LoginResponse&, const Message& m) override { all(m); }
+  void on_server_error(const ServerError& e, const Message& m) override {
+    sum += static_cast<size_t>(e.code);
+    all(m);
+  }
+  void on_heartbeat(const Message& m) override { all(m); }
+  void on_other(const Message& m) override { all(m); }
+  void all(const Message& m) {
+    for (auto f : m.fields()) {
+      touch(f.key);
+      touch(f.value);
+    }
+  }
+};
+
+struct Outcome {
+  std::vector<std::string> jsonl;  // one per delivered message, in order
+  bool ok = true;
+};
+
+Outcome run(std::string_view stream, uint8_t split) {
+  FrameDecoder decoder(FrameDecoderOptions{kDefaultMaxLength, kServerToClient, true});
+  std::vector<Message> batch;
+  std::deque<Message> queue;  // the worker's queue: messages are moved across, as between threads
+  TouchingHandler handler;
+  Outcome out;
+  bool logged_in = false;
+  int64_t error_code = 0;
+  uint32_t x = split | 0x9e3779b9u;
+  size_t at = 0;
+  while (at < stream.size()) {
+    size_t piece = stream.size() - at;
+    if (split != 0) {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      piece = std::min(piece, static_cast<size_t>(1 + x % (4u * split)));
+    }
+    const bool ok = decoder.feed(stream.substr(at, piece), [&](const FrameView& frame) {
+      FUZZ_CHECK(out.ok);  // nothing after an error
+      batch.emplace_back(std::string(frame.body));
+      const Message& m = batch.back();
+      if (m.type() == LoginResponse::kType) logged_in = true;
+      if (m.type() == ServerError::kType) error_code = ServerError::from(m).code;
+    });
+    FUZZ_CHECK(decoder.buffered() <= kDefaultMaxLength + 4);
+    for (Message& m : batch) queue.push_back(std::move(m));
+    batch.clear();
+    while (!queue.empty()) {
+      const Message m = std::move(queue.front());
+      queue.pop_front();
+      handler.dispatch(m);
+      out.jsonl.push_back(danmaku::format_jsonl(m));
+      const std::string& line = out.jsonl.back();
+      FUZZ_CHECK(!line.empty() && line.back() == '\n');
+      const std::string text = danmaku::format_text("9999", m, (split & 1) != 0);
+      FUZZ_CHECK(!text.empty() && text.back() == '\n');
+      const auto members =
+          JsonValidator::flat_object(std::string_view(line).substr(0, line.size() - 1));
+      FUZZ_CHECK(members.has_value());
+      FUZZ_CHECK(members->size() == m.size());
+    }
+    if (!ok) {
+      FUZZ_CHECK(!decoder.error_message().empty());
+      out.ok = false;
+      break;  // the client closes the connection here
+    }
+    at += piece;
+  }
+  (void)logged_in;
+  (void)error_code;
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  const std::string_view stream(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const Outcome split = run(stream, data[0]);
+  if (data[0] != 0) {
+    const Outcome whole = run(stream, 0);
+    FUZZ_CHECK(whole.ok == split.ok);
+    FUZZ_CHECK(whole.jsonl == split.jsonl);
+  }
+  return 0;
+}

@@ -11,6 +11,9 @@
 #include "douyu/message.h"
 #include "samples/danmaku/format.h"
 #include "samples/danmaku/options.h"
+#include "douyu/douyu_server.h"
+#include "tests/client/client_test_util.h"
+#include "tests/core/test_util.h"
 #include "tests/douyu/json_validator.h"
 
 namespace {
@@ -101,8 +104,10 @@ struct CliRun {
   std::string out;
 };
 
-CliRun run_cli(const std::string& args) {
-  const std::string cmd = std::string(ASYNCORE_BIN_DIR) + "/douyu_danmaku " + args + " 2>/dev/null";
+// Runs douyu_danmaku; `out` is its stdout (or stdout and stderr, with merge_stderr).
+CliRun run_cli(const std::string& args, bool merge_stderr = false) {
+  const std::string cmd = std::string(ASYNCORE_BIN_DIR) + "/douyu_danmaku " + args +
+                          (merge_stderr ? " 2>&1" : " 2>/dev/null");
   CliRun r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
@@ -142,8 +147,11 @@ TEST(DanmakuBinary, DurationEndsCleanly) {
 }
 
 TEST(DanmakuBinary, CannotConnectWithNoReconnectExitsOne) {
-  CliRun r = run_cli("--room=1 --host=127.0.0.1 --port=1 --noreconnect");
+  CliRun r = run_cli("--room=1 --host=127.0.0.1 --port=1 --noreconnect", true);
   EXPECT_EQ(r.status, 1);
+  // The last line names host, port and reason.
+  EXPECT_NE(r.out.find("cannot keep a connection to 127.0.0.1:1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Connection refused"), std::string::npos) << r.out;
 }
 
 TEST(DanmakuBinary, UsageErrorExitsTwoHelpExitsZero) {
@@ -154,5 +162,30 @@ TEST(DanmakuBinary, UsageErrorExitsTwoHelpExitsZero) {
   EXPECT_NE(help.out.find("--max-messages"), std::string::npos);
   EXPECT_EQ(help.out.find("--logtostderr"), std::string::npos) << "lists other libraries' flags";
 }
+
+// A signal ends the run cleanly: logout reaches the server, exit status 0, output was printed.
+void expect_signal_ends_cleanly(int sig) {
+  using namespace asyncore;
+  Loop loop;
+  auto server = make_dispatcher<douyu::DouyuServer>(loop, Address::ipv4_loopback(0),
+                                                    douyu::SimulatorOptions{.rate = 200});
+  int joins = 0, logouts = 0;
+  server->on_request = [&](const douyu::Message& m, const Address&) {
+    joins += m.type() == "joingroup";
+    logouts += m.type() == "logout";
+  };
+  client_test::Child cli({std::string(ASYNCORE_BIN_DIR) + "/douyu_danmaku", "--host=127.0.0.1",
+                          "--port=" + std::to_string(server->address().port()), "--room=9999"});
+  ASSERT_TRUE(test::run_until(
+      loop, [&] { return joins == 1 && server->stats().room_messages_sent >= 5; }, 20));
+  cli.signal(sig);
+  ASSERT_TRUE(test::run_until(loop, [&] { return logouts == 1 && cli.try_wait(); }, 20));
+  ASSERT_TRUE(WIFEXITED(*cli.try_wait()));
+  EXPECT_EQ(WEXITSTATUS(*cli.try_wait()), 0);
+  EXPECT_NE(cli.read_all(5).find("[9999] "), std::string::npos);
+}
+
+TEST(DanmakuBinary, SigintSendsLogoutAndExitsZero) { expect_signal_ends_cleanly(SIGINT); }
+TEST(DanmakuBinary, SigtermSendsLogoutAndExitsZero) { expect_signal_ends_cleanly(SIGTERM); }
 
 }  // namespace

@@ -32,7 +32,7 @@ uint32_t FrameDecoder::read_u32(const char* p) {
          (static_cast<uint32_t>(u[2]) << 16) | (static_cast<uint32_t>(u[3]) << 24);
 }
 
-void FrameDecoder::fail(FrameError error, std::string message) {
+void FrameDecoder::fail(FrameError error, const std::string& message) {
   error_ = error;
   error_message_ = "frame at offset " + std::to_string(offset_) + ": " + message;
   buffer_.clear();
@@ -40,7 +40,9 @@ void FrameDecoder::fail(FrameError error, std::string message) {
 }
 
 bool FrameDecoder::check_header(const char* p, size_t n) {
-  if (n < 4) return true;
+  if (n < 4) {
+    return true;
+  }
   const uint32_t length = read_u32(p);
   if (length < kMinLength) {
     fail(FrameError::kLengthTooSmall,
@@ -52,14 +54,18 @@ bool FrameDecoder::check_header(const char* p, size_t n) {
                                           std::to_string(options_.max_length));
     return false;
   }
-  if (n < 8) return true;
+  if (n < 8) {
+    return true;
+  }
   const uint32_t again = read_u32(p + 4);
   if (again != length) {
     fail(FrameError::kLengthMismatch, "length " + std::to_string(length) +
                                           " differs from repeated length " + std::to_string(again));
     return false;
   }
-  if (n < 10) return true;
+  if (n < 10) {
+    return true;
+  }
   const uint16_t type =
       static_cast<uint16_t>(static_cast<uint8_t>(p[8]) | (static_cast<uint8_t>(p[9]) << 8));
   const bool type_ok = options_.expected_type
@@ -72,7 +78,9 @@ bool FrameDecoder::check_header(const char* p, size_t n) {
                                      : std::string(" (expected 689 or 690)")));
     return false;
   }
-  if (!options_.strict) return true;
+  if (!options_.strict) {
+    return true;
+  }
   if (n >= 11 && p[10] != 0) {
     fail(FrameError::kNonZeroEncrypt,
          "encrypt byte " + std::to_string(static_cast<uint8_t>(p[10])) + " is not 0");

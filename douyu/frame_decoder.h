@@ -115,7 +115,7 @@ class FrameDecoder {
   bool check_header(const char* p, size_t n);
   // Checks the NUL of a complete frame `p` of `size` bytes. False = error recorded.
   bool check_nul(const char* p, size_t size);
-  void fail(FrameError error, std::string message);
+  void fail(FrameError error, const std::string& message);
   // Appends to the partial-frame buffer of a frame of `frame_size` bytes. Capacity grows with the
   // bytes actually received (doubling) and is capped at frame_size, so a forged but legal length
   // costs nothing until its bytes arrive, and never more than max_length + 4.
@@ -144,7 +144,9 @@ class FrameDecoder {
 
 template <class OnFrame>
 bool FrameDecoder::feed(std::string_view data, OnFrame&& on_frame) {
-  if (!ok()) return false;
+  if (!ok()) {
+    return false;
+  }
   const char* p = data.data();
   size_t n = data.size();
 
@@ -157,16 +159,24 @@ bool FrameDecoder::feed(std::string_view data, OnFrame&& on_frame) {
       p += take;
       n -= take;
       // Only re-check if a field became complete (cheap either way).
-      if (buffer_.size() > had && !check_header(buffer_.data(), buffer_.size())) return false;
-      if (buffer_.size() < kHeaderSize) return true;
+      if (buffer_.size() > had && !check_header(buffer_.data(), buffer_.size())) {
+        return false;
+      }
+      if (buffer_.size() < kHeaderSize) {
+        return true;
+      }
     }
     const size_t frame_size = static_cast<size_t>(read_u32(buffer_.data())) + 4;
     const size_t take = std::min(n, frame_size - buffer_.size());
     buffer_append(p, take, frame_size);
     p += take;
     n -= take;
-    if (buffer_.size() < frame_size) return true;
-    if (!check_nul(buffer_.data(), frame_size)) return false;
+    if (buffer_.size() < frame_size) {
+      return true;
+    }
+    if (!check_nul(buffer_.data(), frame_size)) {
+      return false;
+    }
     const FrameView view{
         static_cast<uint16_t>(static_cast<uint8_t>(buffer_[8]) |
                               (static_cast<uint8_t>(buffer_[9]) << 8)),
@@ -175,15 +185,23 @@ bool FrameDecoder::feed(std::string_view data, OnFrame&& on_frame) {
     offset_ += frame_size;
     buffer_.clear();
     // Give back a large buffer so an idle connection does not pin up to max_length bytes.
-    if (buffer_.capacity() > 64 * 1024) std::string().swap(buffer_);
+    if (buffer_.capacity() > size_t{64} * 1024) {
+      std::string().swap(buffer_);
+    }
   }
 
   // 2. Whole frames straight from `data`: no copy.
   while (n >= kHeaderSize) {
-    if (!check_header(p, kHeaderSize)) return false;
+    if (!check_header(p, kHeaderSize)) {
+      return false;
+    }
     const size_t frame_size = static_cast<size_t>(read_u32(p)) + 4;
-    if (n < frame_size) break;
-    if (!check_nul(p, frame_size)) return false;
+    if (n < frame_size) {
+      break;
+    }
+    if (!check_nul(p, frame_size)) {
+      return false;
+    }
     const FrameView view{
         static_cast<uint16_t>(static_cast<uint8_t>(p[8]) | (static_cast<uint8_t>(p[9]) << 8)),
         std::string_view(p + kHeaderSize, frame_size - kHeaderSize - 1), offset_};
@@ -195,7 +213,9 @@ bool FrameDecoder::feed(std::string_view data, OnFrame&& on_frame) {
 
   // 3. Keep the tail (a header prefix, or a checked header + part of the body).
   if (n > 0) {
-    if (!check_header(p, std::min(n, kHeaderSize))) return false;
+    if (!check_header(p, std::min(n, kHeaderSize))) {
+      return false;
+    }
     buffer_append(p, n, n >= kHeaderSize ? static_cast<size_t>(read_u32(p)) + 4 : kHeaderSize);
   }
   return true;

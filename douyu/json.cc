@@ -16,12 +16,20 @@ size_t utf8_sequence(const unsigned char* s, size_t n, size_t i, size_t* skip) {
     len = 2;
   } else if (c >= 0xE0 && c <= 0xEF) {
     len = 3;
-    if (c == 0xE0) lo = 0xA0;  // no overlongs
-    if (c == 0xED) hi = 0x9F;  // no surrogates
+    if (c == 0xE0) {
+      lo = 0xA0;  // no overlongs
+    }
+    if (c == 0xED) {
+      hi = 0x9F;  // no surrogates
+    }
   } else if (c >= 0xF0 && c <= 0xF4) {
     len = 4;
-    if (c == 0xF0) lo = 0x90;  // no overlongs
-    if (c == 0xF4) hi = 0x8F;  // <= U+10FFFF
+    if (c == 0xF0) {
+      lo = 0x90;  // no overlongs
+    }
+    if (c == 0xF4) {
+      hi = 0x8F;  // <= U+10FFFF
+    }
   } else {
     *skip = 1;
     return 0;
@@ -112,7 +120,9 @@ void json_append_message(std::string& out, const Message& message) {
   out.push_back('{');
   bool first = true;
   for (const auto [key, value] : message.fields()) {
-    if (!first) out.push_back(',');
+    if (!first) {
+      out.push_back(',');
+    }
     first = false;
     json_append_string(out, key);
     out.push_back(':');
@@ -135,7 +145,9 @@ void append_value(std::string& out, const SttValue& v) {
     out.push_back('[');
     bool first = true;
     for (const SttValue& item : v.as_list()) {
-      if (!first) out.push_back(',');
+      if (!first) {
+        out.push_back(',');
+      }
       first = false;
       append_value(out, item);
     }
@@ -144,7 +156,9 @@ void append_value(std::string& out, const SttValue& v) {
     out.push_back('{');
     bool first = true;
     for (const auto& [key, item] : v.as_map()) {
-      if (!first) out.push_back(',');
+      if (!first) {
+        out.push_back(',');
+      }
       first = false;
       json_append_string(out, key);
       out.push_back(':');

@@ -39,6 +39,11 @@ class Message {
   static Message from_view(const FrameView& frame) { return Message(std::string(frame.body)); }
   // Decodes a new body, reusing this Message's field storage (no allocation once warm).
   void assign(std::string body);
+  // Same, copying `body` into this Message's own body storage: a recycled Message (see
+  // MessageWorker) then decodes a frame without any allocation.
+  void assign_copy(std::string_view body);
+  // Bytes reserved by the body (what keeping this Message for reuse would pin).
+  size_t body_capacity() const { return body_.capacity(); }
 
   // The value of the first "type" field ("" when there is none).
   std::string_view type() const {
@@ -94,6 +99,8 @@ class Message {
     uint32_t value_begin;
     uint32_t value_size;
   };
+  void decode();  // fills slots_ and type_index_ from body_
+
   std::string body_;  // the body, with escaped keys/values unescaped in place
   std::vector<Slot> slots_;
   int type_index_ = -1;
@@ -101,31 +108,32 @@ class Message {
 
 class Message::FieldRange {
  public:
-  class iterator {
+  class Iterator {
    public:
     using value_type = Field;
     using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    iterator(const Message* m, size_t i) : m_(m), i_(i) {}
+    Iterator() = default;
+    Iterator(const Message* m, size_t i) : m_(m), i_(i) {}
     Field operator*() const { return m_->field(i_); }
-    iterator& operator++() {
+    Iterator& operator++() {
       ++i_;
       return *this;
     }
-    iterator operator++(int) {
-      iterator t = *this;
+    Iterator operator++(int) {
+      Iterator t = *this;
       ++i_;
       return t;
     }
-    bool operator==(const iterator& o) const { return i_ == o.i_; }
+    bool operator==(const Iterator& o) const { return i_ == o.i_; }
 
    private:
     const Message* m_ = nullptr;
     size_t i_ = 0;
   };
+  using iterator = Iterator;  // the standard name, for range-for and algorithms
   explicit FieldRange(const Message* m) : m_(m) {}
-  iterator begin() const { return {m_, 0}; }
-  iterator end() const { return {m_, m_->size()}; }
+  Iterator begin() const { return {m_, 0}; }
+  Iterator end() const { return {m_, m_->size()}; }
   size_t size() const { return m_->size(); }
 
  private:

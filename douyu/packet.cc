@@ -47,7 +47,9 @@ std::optional<Packet> Packet::parse(std::string_view wire, std::string* error) {
   std::optional<Packet> packet;
   int frames = 0;
   const bool ok = decoder.feed(wire, [&](const FrameView& frame) {
-    if (++frames == 1) packet.emplace(Packet(Raw{}, std::string(wire.substr(0, frame.size()))));
+    if (++frames == 1) {
+      packet.emplace(Packet(Raw{}, std::string(wire.substr(0, frame.size()))));
+    }
   });
   std::string why;
   if (!ok) {
@@ -59,8 +61,12 @@ std::optional<Packet> Packet::parse(std::string_view wire, std::string* error) {
     why = "trailing bytes after the frame (" +
           std::to_string(wire.size() - packet->bytes().size()) + " bytes)";
   }
-  if (why.empty()) return packet;
-  if (error != nullptr) *error = std::move(why);
+  if (why.empty()) {
+    return packet;
+  }
+  if (error != nullptr) {
+    *error = std::move(why);
+  }
   return std::nullopt;
 }
 

@@ -46,7 +46,9 @@ std::string stt_unescape(std::string_view text) {
 size_t stt_unescape_in_place(char* data, size_t size) {
   // One pass: `r` reads, `w` writes; w <= r always, so copying forward over itself is safe.
   char* first = static_cast<char*>(std::memchr(data, '@', size));
-  if (first == nullptr) return size;
+  if (first == nullptr) {
+    return size;
+  }
   size_t r = static_cast<size_t>(first - data);
   size_t w = r;
   while (r < size) {
@@ -149,10 +151,14 @@ void scan(std::string_view text, std::vector<RawField>& out) {
   }
 #endif
   for (; i < n; ++i) {
-    if (p[i] == '/' || p[i] == '@') on_byte(i);
+    if (p[i] == '/' || p[i] == '@') {
+      on_byte(i);
+    }
   }
   // A final item without its '/': kept only when not empty, in both modes.
-  if (n > item_start) end_item(n);
+  if (n > item_start) {
+    end_item(n);
+  }
 }
 
 }  // namespace

@@ -5,9 +5,13 @@
 namespace asyncore::douyu {
 
 const SttValue* SttValue::find(std::string_view key) const {
-  if (!is_map()) return nullptr;
+  if (!is_map()) {
+    return nullptr;
+  }
   for (const auto& [k, v] : as_map()) {
-    if (k == key) return &v;
+    if (k == key) {
+      return &v;
+    }
   }
   return nullptr;
 }
@@ -68,19 +72,24 @@ SttValue::List stt_decode_list(std::string_view text) {
   stt_scan_items(text, raw);
   SttValue::List list;
   list.reserve(raw.size());
-  for (const RawField& f : raw) list.emplace_back(stt_unescape(f.raw_value(text)));
+  for (const RawField& f : raw) {
+    list.emplace_back(stt_unescape(f.raw_value(text)));
+  }
   return list;
 }
 
 std::vector<SttValue::Map> stt_decode_map_list(std::string_view text) {
   std::vector<SttValue::Map> out;
-  for (const SttValue& item : stt_decode_list(text))
+  for (const SttValue& item : stt_decode_list(text)) {
     out.push_back(stt_decode_map(item.as_string()));
+  }
   return out;
 }
 
 SttValue stt_decode_value(std::string_view text, int max_depth) {
-  if (max_depth <= 0 || text.empty() || text.back() != '/') return SttValue(text);
+  if (max_depth <= 0 || text.empty() || text.back() != '/') {
+    return SttValue(text);
+  }
   std::vector<RawField> raw;
   if (stt_looks_like_map(text)) {
     stt_scan_fields(text, raw);
@@ -110,14 +119,18 @@ std::string to_debug_string(const SttValue& value) {
   } else if (value.is_list()) {
     out.push_back('[');
     for (size_t i = 0; i < value.as_list().size(); ++i) {
-      if (i > 0) out.append(", ");
+      if (i > 0) {
+        out.append(", ");
+      }
       out.append(to_debug_string(value.as_list()[i]));
     }
     out.push_back(']');
   } else {
     out.push_back('{');
     for (size_t i = 0; i < value.as_map().size(); ++i) {
-      if (i > 0) out.append(", ");
+      if (i > 0) {
+        out.append(", ");
+      }
       out.append(value.as_map()[i].first).append(": ");
       out.append(to_debug_string(value.as_map()[i].second));
     }

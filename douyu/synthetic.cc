@@ -62,21 +62,31 @@ int64_t SyntheticRoom::uid() { return 10000000 + static_cast<int64_t>(below(9000
 std::string SyntheticRoom::nickname() {
   std::string nn;
   const size_t parts = 1 + below(3);
-  for (size_t i = 0; i < parts; ++i) nn.append(pick(next(), kNickParts));
-  if (below(3) == 0) nn.append(std::to_string(below(10000)));
+  for (size_t i = 0; i < parts; ++i) {
+    nn.append(pick(next(), kNickParts));
+  }
+  if (below(3) == 0) {
+    nn.append(std::to_string(below(10000)));
+  }
   return nn;
 }
 
 std::string SyntheticRoom::chat_text() {
   std::string txt;
   const uint64_t r = below(100);
-  if (r < 8) txt.append("@").append(nickname()).append(" ");  // a mention: needs escaping
+  if (r < 8) {
+    txt.append("@").append(nickname()).append(" ");  // a mention: needs escaping
+  }
   const size_t phrases = 1 + below(3);
   for (size_t i = 0; i < phrases; ++i) {
-    if (i > 0) txt.push_back(' ');
+    if (i > 0) {
+      txt.push_back(' ');
+    }
     txt.append(pick(next(), kPhrases));
   }
-  if (r >= 95) txt.append(" https://www.douyu.com/9999?from=share/");  // a URL with '/'
+  if (r >= 95) {
+    txt.append(" https://www.douyu.com/9999?from=share/");  // a URL with '/'
+  }
   return txt;
 }
 
@@ -95,12 +105,16 @@ std::string SyntheticRoom::chatmsg() {
   w.add("ic", avatar()).add("level", static_cast<int64_t>(1 + below(60)));
   w.add("sahf", 0).add("cst", tick_ms_);
   const uint64_t col = below(10);
-  if (col < 6) w.add("col", static_cast<int64_t>(col + 1));
+  if (col < 6) {
+    w.add("col", static_cast<int64_t>(col + 1));
+  }
   if (below(2) == 0) {
     w.add("bnn", pick(next(), kBadges)).add("bl", static_cast<int64_t>(1 + below(30)));
     w.add("brid", room_id_).add("hc", "d0e1f2a3b4c5");
   }
-  if (below(8) == 0) w.add("nl", static_cast<int64_t>(1 + below(7)));
+  if (below(8) == 0) {
+    w.add("nl", static_cast<int64_t>(1 + below(7)));
+  }
   // el: a nested list of maps (effects); empty for most messages.
   if (below(10) == 0) {
     SttWriter e;
@@ -282,28 +296,64 @@ std::string SyntheticRoom::unknown() {
 
 std::string SyntheticRoom::next_body() {
   const uint64_t r = below(1000);
-  if (r < 550) return chatmsg();
-  if (r < 750) return uenter();
-  if (r < 890) return dgb();
-  if (r < 910) return spbc();
-  if (r < 920) return noble_num_info();
-  if (r < 928) return frank();
-  if (r < 932) return fswrank();
-  if (r < 935) return ranklist();
-  if (r < 945) return blab();
-  if (r < 955) return upgrade();
-  if (r < 960) return ssd();
-  if (r < 963) return anbc();
-  if (r < 966) return rnewbc();
-  if (r < 970) return bc_buy_deserve();
-  if (r < 972) return rss();
-  if (r < 980) return pingreq();
-  if (r < 985) return mrkl();
+  if (r < 550) {
+    return chatmsg();
+  }
+  if (r < 750) {
+    return uenter();
+  }
+  if (r < 890) {
+    return dgb();
+  }
+  if (r < 910) {
+    return spbc();
+  }
+  if (r < 920) {
+    return noble_num_info();
+  }
+  if (r < 928) {
+    return frank();
+  }
+  if (r < 932) {
+    return fswrank();
+  }
+  if (r < 935) {
+    return ranklist();
+  }
+  if (r < 945) {
+    return blab();
+  }
+  if (r < 955) {
+    return upgrade();
+  }
+  if (r < 960) {
+    return ssd();
+  }
+  if (r < 963) {
+    return anbc();
+  }
+  if (r < 966) {
+    return rnewbc();
+  }
+  if (r < 970) {
+    return bc_buy_deserve();
+  }
+  if (r < 972) {
+    return rss();
+  }
+  if (r < 980) {
+    return pingreq();
+  }
+  if (r < 985) {
+    return mrkl();
+  }
   return unknown();
 }
 
 void SyntheticRoom::append_frames(std::string& out, size_t count) {
-  for (size_t i = 0; i < count; ++i) append_frame(out, next_body(), kServerToClient);
+  for (size_t i = 0; i < count; ++i) {
+    append_frame(out, next_body(), kServerToClient);
+  }
 }
 
 }  // namespace asyncore::douyu

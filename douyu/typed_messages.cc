@@ -167,22 +167,54 @@ RankList RankList::from(const Message& m) {
 TypedMessage view(const Message& m) {
   const std::string_view t = m.type();
   // Most frequent first: a room's stream is mostly chat, enters and gifts.
-  if (t == ChatMsg::kType) return ChatMsg::from(m);
-  if (t == UserEnter::kType) return UserEnter::from(m);
-  if (t == Gift::kType) return Gift::from(m);
-  if (t == GiftBroadcast::kType) return GiftBroadcast::from(m);
-  if (t == RoomStatus::kType) return RoomStatus::from(m);
-  if (t == BuyDeserve::kType) return BuyDeserve::from(m);
-  if (t == SuperBarrage::kType) return SuperBarrage::from(m);
-  if (t == NobleOpen::kType) return NobleOpen::from(m);
-  if (t == NobleRenew::kType) return NobleRenew::from(m);
-  if (t == BadgeUp::kType) return BadgeUp::from(m);
-  if (t == LevelUp::kType) return LevelUp::from(m);
-  if (t == LoginResponse::kType) return LoginResponse::from(m);
-  if (t == ServerError::kType) return ServerError::from(m);
-  if (t == PingRequest::kType) return PingRequest::from(m);
-  if (t == Heartbeat::kType) return Heartbeat::from(m);
-  if (RankList::is_rank_type(t)) return RankList::from(m);
+  if (t == ChatMsg::kType) {
+    return ChatMsg::from(m);
+  }
+  if (t == UserEnter::kType) {
+    return UserEnter::from(m);
+  }
+  if (t == Gift::kType) {
+    return Gift::from(m);
+  }
+  if (t == GiftBroadcast::kType) {
+    return GiftBroadcast::from(m);
+  }
+  if (t == RoomStatus::kType) {
+    return RoomStatus::from(m);
+  }
+  if (t == BuyDeserve::kType) {
+    return BuyDeserve::from(m);
+  }
+  if (t == SuperBarrage::kType) {
+    return SuperBarrage::from(m);
+  }
+  if (t == NobleOpen::kType) {
+    return NobleOpen::from(m);
+  }
+  if (t == NobleRenew::kType) {
+    return NobleRenew::from(m);
+  }
+  if (t == BadgeUp::kType) {
+    return BadgeUp::from(m);
+  }
+  if (t == LevelUp::kType) {
+    return LevelUp::from(m);
+  }
+  if (t == LoginResponse::kType) {
+    return LoginResponse::from(m);
+  }
+  if (t == ServerError::kType) {
+    return ServerError::from(m);
+  }
+  if (t == PingRequest::kType) {
+    return PingRequest::from(m);
+  }
+  if (t == Heartbeat::kType) {
+    return Heartbeat::from(m);
+  }
+  if (RankList::is_rank_type(t)) {
+    return RankList::from(m);
+  }
   return GenericMessage{&m};
 }
 

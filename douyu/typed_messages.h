@@ -171,9 +171,13 @@ TypedMessage view(const Message&& message) = delete;
 template <class T>
 std::optional<T> view_as(const Message& message) {
   if constexpr (std::is_same_v<T, RankList>) {
-    if (!RankList::is_rank_type(message.type())) return std::nullopt;
+    if (!RankList::is_rank_type(message.type())) {
+      return std::nullopt;
+    }
   } else {
-    if (message.type() != T::kType) return std::nullopt;
+    if (message.type() != T::kType) {
+      return std::nullopt;
+    }
   }
   return T::from(message);
 }

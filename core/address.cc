@@ -43,7 +43,8 @@ std::optional<Address> Address::parse(std::string_view host, uint16_t port) {
 
 Address Address::ip(std::string_view host, uint16_t port) {
   auto a = parse(host, port);
-  if (!a) throw std::invalid_argument("not a numeric IPv4/IPv6 address: '" + std::string(host) + "'");
+  if (!a)
+    throw std::invalid_argument("not a numeric IPv4/IPv6 address: '" + std::string(host) + "'");
   return *a;
 }
 
@@ -55,8 +56,8 @@ Address Address::unix_path(std::string_view path) {
   auto* un = reinterpret_cast<sockaddr_un*>(&a.storage_);
   if (path.empty() || path.size() >= sizeof un->sun_path) {
     throw std::invalid_argument("Unix socket path must be 1.." +
-                                std::to_string(sizeof un->sun_path - 1) +
-                                " bytes: '" + std::string(path) + "'");
+                                std::to_string(sizeof un->sun_path - 1) + " bytes: '" +
+                                std::string(path) + "'");
   }
   un->sun_family = AF_UNIX;
   std::memcpy(un->sun_path, path.data(), path.size());
@@ -105,8 +106,8 @@ std::string Address::host() const {
   }
   if (family() == AF_UNIX) {
     const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
-    size_t n = length_ > offsetof(sockaddr_un, sun_path) ? length_ - offsetof(sockaddr_un, sun_path)
-                                                         : 0;
+    size_t n =
+        length_ > offsetof(sockaddr_un, sun_path) ? length_ - offsetof(sockaddr_un, sun_path) : 0;
     if (n == 0) return "";
     if (un->sun_path[0] == '\0') return "@" + std::string(un->sun_path + 1, n - 1);
     return std::string(un->sun_path, strnlen(un->sun_path, n));

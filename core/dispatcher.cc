@@ -61,13 +61,12 @@ void Dispatcher::guarded(Fn&& fn) {
       handle_error();
     } catch (...) {
       // asyncore would let this escape loop(); here it would unwind through libevent's C frames.
-      LOG(ERROR) << repr() << ": exception escaped handle_error(), closing: "
-                 << current_exception_text();
+      LOG(ERROR) << repr()
+                 << ": exception escaped handle_error(), closing: " << current_exception_text();
       close();
     }
   }
 }
-
 
 void Dispatcher::create_socket(int family, int type) {
   int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -104,7 +103,8 @@ void Dispatcher::set_file(Socket fd) {
 void Dispatcher::attach(Socket sock, bool is_socket) {
   if (fd_ >= 0) close();  // asyncore replaces the socket; the old one is closed
   event_ = event_new(loop_.base(), sock.fd(), EV_PERSIST, &Dispatcher::on_event, this);
-  if (event_ == nullptr) throw std::runtime_error("event_new() failed for fd " + std::to_string(sock.fd()));
+  if (event_ == nullptr)
+    throw std::runtime_error("event_new() failed for fd " + std::to_string(sock.fd()));
   fd_ = sock.release();
   is_socket_ = is_socket;
   always_ready_ = false;
@@ -191,8 +191,7 @@ void Dispatcher::on_resolved(int result, evutil_addrinfo* res, void* arg) {
     if (result != 0 || res == nullptr) {
       d->connecting_ = false;
       throw std::runtime_error("cannot resolve host '" + lookup->host + "' (port " +
-                               std::to_string(lookup->port) +
-                               "): " + evutil_gai_strerror(result));
+                               std::to_string(lookup->port) + "): " + evutil_gai_strerror(result));
     }
     Address addr(res->ai_addr, static_cast<socklen_t>(res->ai_addrlen));
     evutil_freeaddrinfo(res);
@@ -326,7 +325,9 @@ void Dispatcher::update_interest() {
   armed_ = want;
 }
 
-void Dispatcher::on_event(int, short what, void* arg) { static_cast<Dispatcher*>(arg)->dispatch(what); }
+void Dispatcher::on_event(int, short what, void* arg) {
+  static_cast<Dispatcher*>(arg)->dispatch(what);
+}
 
 void Dispatcher::dispatch(short what) {
   const uint64_t generation = generation_;
@@ -410,8 +411,9 @@ void Dispatcher::handle_close() {
 }
 
 void Dispatcher::handle_error() {
-  log_info("uncaptured exception, closing channel " + repr() + " (" + current_exception_text() + ")",
-           LogType::kError);
+  log_info(
+      "uncaptured exception, closing channel " + repr() + " (" + current_exception_text() + ")",
+      LogType::kError);
   handle_close();
 }
 

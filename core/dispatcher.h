@@ -35,8 +35,8 @@
 //     reported; the handler exists for API parity.
 #pragma once
 
-#include <sys/socket.h>
 #include <netdb.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -170,9 +170,9 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   bool is_socket_ = true;
   bool always_ready_ = false;  // regular file: epoll refuses it, poll() calls it always ready
   event* event_ = nullptr;
-  short armed_ = 0;            // EV_READ/EV_WRITE currently registered with libevent
+  short armed_ = 0;  // EV_READ/EV_WRITE currently registered with libevent
   bool user_wants_write_ = false;
-  uint64_t generation_ = 0;    // bumped on every close: stale callbacks are recognised
+  uint64_t generation_ = 0;  // bumped on every close: stale callbacks are recognised
   size_t map_index_ = 0;
   bool in_map_ = false;
   std::shared_ptr<Dispatcher> self_;  // the map's reference while open (shared-owned only)

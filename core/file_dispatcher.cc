@@ -16,6 +16,8 @@ Socket duplicate(int fd) {
 
 FileDispatcher::FileDispatcher(Loop& loop, int fd) : FileDispatcher(loop, duplicate(fd)) {}
 
-FileDispatcher::FileDispatcher(Loop& loop, Socket fd) : Dispatcher(loop) { set_file(std::move(fd)); }
+FileDispatcher::FileDispatcher(Loop& loop, Socket fd) : Dispatcher(loop) {
+  set_file(std::move(fd));
+}
 
 }  // namespace asyncore

@@ -30,8 +30,7 @@ namespace {
 timeval to_timeval(double seconds) {
   if (!(seconds > 0)) return timeval{0, 0};
   double whole = std::floor(seconds);
-  return timeval{static_cast<time_t>(whole),
-                 static_cast<suseconds_t>((seconds - whole) * 1e6)};
+  return timeval{static_cast<time_t>(whole), static_cast<suseconds_t>((seconds - whole) * 1e6)};
 }
 
 void init_libevent_once() {
@@ -83,7 +82,8 @@ uint64_t Loop::loop(double timeout, std::optional<uint64_t> count) {
   owner_ = std::this_thread::get_id();
   running_ = true;
   uint64_t turns = 0;
-  while (!stop_requested_.load(std::memory_order_acquire) && (has_work() || !pending_calls_empty())) {
+  while (!stop_requested_.load(std::memory_order_acquire) &&
+         (has_work() || !pending_calls_empty())) {
     if (count && turns >= *count) break;
     poll(timeout);
     ++turns;
@@ -174,7 +174,8 @@ void Loop::run_pending_calls() {
 }
 
 TimerId Loop::call_later(double seconds, std::function<void()> fn) {
-  auto timer = std::make_unique<Timer>(Timer{this, next_timer_id_++, nullptr, std::move(fn), false});
+  auto timer =
+      std::make_unique<Timer>(Timer{this, next_timer_id_++, nullptr, std::move(fn), false});
   Timer* t = timer.get();
   t->ev = event_new(base_, -1, 0, &Loop::on_timer, t);
   timeval tv = to_timeval(seconds);

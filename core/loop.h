@@ -74,7 +74,8 @@ class Loop {
   event_base* base() const { return base_; }
 
   // The evdns resolver (created on first use). By default it reads /etc/resolv.conf and
-  // /etc/hosts; set_dns_nameservers() (before first use) replaces resolv.conf, e.g. "127.0.0.1:5300".
+  // /etc/hosts; set_dns_nameservers() (before first use) replaces resolv.conf, e.g.
+  // "127.0.0.1:5300".
   evdns_base* dns();
   void set_dns_nameservers(std::vector<std::string> nameservers);
   // Keeps loop() running while something outside the map is pending (e.g. a DNS lookup).

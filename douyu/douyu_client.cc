@@ -163,19 +163,12 @@ void DouyuClient::handle_read() {
     bytes_received_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
     const bool ok = decoder_.feed(std::string_view(read_buffer_.data(), static_cast<size_t>(n)),
                                   [&](const FrameView& frame) {
-                                    if (recycled_.empty()) {
-                                      batch_.emplace_back(std::string(frame.body));
-                                    } else {
-                                      // A delivered Message, reused: no allocation.
-                                      batch_.push_back(std::move(recycled_.back()));
-                                      recycled_.pop_back();
-                                      batch_.back().assign_copy(frame.body);
-                                    }
+                                    batch_.emplace_back(std::string(frame.body));
                                     on_message_loop_side(batch_.back(), lost_reason);
                                   });
     frames_received_.fetch_add(batch_.size(), std::memory_order_relaxed);
     // The good frames before a bad one are delivered too.
-    worker_.push_batch(batch_, &recycled_);
+    worker_.push_batch(batch_);
     if (!ok) {
       LOG(ERROR) << tag() << "malformed frame from " << addr().to_string() << ": "
                  << decoder_.error_message();

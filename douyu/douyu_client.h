@@ -134,8 +134,7 @@ class DouyuClient : public Dispatcher {
 
   // Loop thread only.
   FrameDecoder decoder_;
-  std::vector<Message> batch_;     // frames of one read, handed to the worker in one lock
-  std::vector<Message> recycled_;  // delivered Messages back from the worker, decoded into again
+  std::vector<Message> batch_;  // frames of one read, handed to the worker in one lock
   std::string read_buffer_;
   std::string out_;  // bytes being sent; out_[out_sent_..] still to go
   size_t out_sent_ = 0;

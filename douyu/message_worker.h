@@ -3,10 +3,6 @@
 //
 // The loop thread pushes decoded messages in batches (one lock per socket read, not per message);
 // the worker takes the whole queue in one swap and calls `deliver` for each message, in order.
-// Delivered messages are not freed: the worker hands its emptied batch back (recycled), and the
-// producer takes it in the same lock as its next push, decoding new frames into those Messages
-// (Message::assign_copy). At steady state a message costs no malloc/free on either thread — and
-// no cross-thread free, which glibc makes expensive.
 // pending() counts messages pushed but not yet delivered; the owner stops reading the socket while
 // it is at or above the high-water mark (TCP back-pressure: memory stays bounded, nothing is
 // dropped), and `on_drained` tells it when pending() fell back to the low-water mark.
@@ -18,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <stop_token>
@@ -36,10 +33,8 @@ class MessageWorker {
   MessageWorker(const MessageWorker&) = delete;
   MessageWorker& operator=(const MessageWorker&) = delete;
 
-  // Moves every message of `batch` into the queue (batch is left empty, its capacity kept). If
-  // `recycled` is given and empty, it receives delivered Messages to reuse (each keeps its storage;
-  // their content is stale: assign before use).
-  void push_batch(std::vector<Message>& batch, std::vector<Message>* recycled = nullptr);
+  // Moves every message of `batch` into the queue (batch is left empty, its capacity kept).
+  void push_batch(std::vector<Message>& batch);
   // True when the producer should stop reading. Also arms the on_drained notification.
   bool should_pause();
 
@@ -63,8 +58,7 @@ class MessageWorker {
 
   std::mutex mutex_;
   std::condition_variable_any ready_;
-  std::vector<Message> queue_;     // guarded by mutex_
-  std::vector<Message> recycled_;  // guarded by mutex_: delivered, kept for reuse
+  std::deque<Message> queue_;  // guarded by mutex_
   std::atomic<bool> deliver_pending_on_stop_{true};
   std::atomic<size_t> pending_{0};
   std::atomic<bool> paused_{false};

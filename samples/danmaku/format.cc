@@ -12,13 +12,20 @@ namespace {
 // Chat colour field col: 1 red, 2 blue, 3 green, 4 orange, 5 purple, 6 pink (PROTOCOL.md §4).
 const char* chat_colour(int64_t col) {
   switch (col) {
-    case 1: return "\033[31m";
-    case 2: return "\033[34m";
-    case 3: return "\033[32m";
-    case 4: return "\033[33m";
-    case 5: return "\033[35m";
-    case 6: return "\033[95m";
-    default: return "";
+    case 1:
+      return "\033[31m";
+    case 2:
+      return "\033[34m";
+    case 3:
+      return "\033[32m";
+    case 4:
+      return "\033[33m";
+    case 5:
+      return "\033[35m";
+    case 6:
+      return "\033[95m";
+    default:
+      return "";
   }
 }
 
@@ -53,12 +60,13 @@ std::string format_text(std::string_view room, const Message& m, bool color) {
               .styled(chat_colour(v.col), v.txt);
         } else if constexpr (std::is_same_v<T, Gift>) {
           line.styled("\033[1m", v.nn)
-              .styled("\033[35m", " sent gift #" + std::to_string(v.gfid) + " x" +
-                                      std::to_string(v.gfcnt))
+              .styled("\033[35m",
+                      " sent gift #" + std::to_string(v.gfid) + " x" + std::to_string(v.gfcnt))
               .text(v.hits > 1 ? " (combo " + std::to_string(v.hits) + ")" : "");
         } else if constexpr (std::is_same_v<T, UserEnter>) {
-          line.styled("\033[36m", "-> ").styled("\033[1m", v.nn).text(
-              " (lv " + std::to_string(v.level) + ") entered");
+          line.styled("\033[36m", "-> ")
+              .styled("\033[1m", v.nn)
+              .text(" (lv " + std::to_string(v.level) + ") entered");
         } else if constexpr (std::is_same_v<T, RoomStatus>) {
           line.styled(v.live() ? "\033[1;32m" : "\033[1;31m", v.live() ? "live: ON" : "live: OFF");
         } else if constexpr (std::is_same_v<T, GiftBroadcast>) {

@@ -24,7 +24,8 @@ class Collector {
   void operator()(const Message& m) {
     std::lock_guard lock(mutex_);
     types_.emplace_back(m.type());
-    if (auto seq = m.get("seq")) seqs_.push_back(std::strtoull(std::string(*seq).c_str(), nullptr, 10));
+    if (auto seq = m.get("seq"))
+      seqs_.push_back(std::strtoull(std::string(*seq).c_str(), nullptr, 10));
   }
   DouyuClient::Callback callback() {
     return [this](const Message& m) { (*this)(m); };

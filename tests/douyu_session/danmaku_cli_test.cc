@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "douyu/douyu_server.h"
 #include "douyu/message.h"
 #include "samples/danmaku/format.h"
 #include "samples/danmaku/options.h"
-#include "douyu/douyu_server.h"
 #include "tests/client/client_test_util.h"
 #include "tests/core/test_util.h"
 #include "tests/douyu/json_validator.h"
@@ -34,8 +34,8 @@ TEST(DanmakuOptions, Defaults) {
 
 TEST(DanmakuOptions, EqualsAndSpaceFormsRepeatableAndCommaRooms) {
   auto r = parse_options({"--room=1,2", "--room", "3", "--output=jsonl", "--types=chatmsg,dgb",
-                          "--max-messages", "7", "--duration=1.5", "--heartbeat=2",
-                          "--noreconnect", "--stats", "--host=127.0.0.1", "--port=9000"});
+                          "--max-messages", "7", "--duration=1.5", "--heartbeat=2", "--noreconnect",
+                          "--stats", "--host=127.0.0.1", "--port=9000"});
   ASSERT_TRUE(r.options) << r.error;
   EXPECT_EQ(r.options->rooms, (std::vector<std::string>{"1", "2", "3"}));
   EXPECT_EQ(r.options->output, Output::kJsonl);
@@ -56,16 +56,16 @@ TEST(DanmakuOptions, DemoNeedsNoRoom) {
 }
 
 TEST(DanmakuOptions, UsageErrors) {
-  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {},                              // no room
-           {"--room=abc"},                  // not numeric
-           {"--room=1", "--output=xml"},    // bad format
-           {"--room=1", "--port=70000"},    // bad port
-           {"--room=1", "--bogus"},         // unknown flag
-           {"--room=1", "--max-messages"},  // missing value
-           {"--room=1", "--demo=yes"},      // switch with a value
-           {"--room=1", "--heartbeat=0"},   // zero interval
-           {"room=1"}}) {                   // not a flag
+  for (std::vector<std::string> args :
+       std::vector<std::vector<std::string>>{{},                              // no room
+                                             {"--room=abc"},                  // not numeric
+                                             {"--room=1", "--output=xml"},    // bad format
+                                             {"--room=1", "--port=70000"},    // bad port
+                                             {"--room=1", "--bogus"},         // unknown flag
+                                             {"--room=1", "--max-messages"},  // missing value
+                                             {"--room=1", "--demo=yes"},      // switch with a value
+                                             {"--room=1", "--heartbeat=0"},   // zero interval
+                                             {"room=1"}}) {                   // not a flag
     auto r = parse_options(args);
     EXPECT_FALSE(r.options) << "accepted: " << (args.empty() ? "(nothing)" : args.back());
     EXPECT_FALSE(r.error.empty());
@@ -131,7 +131,8 @@ TEST(DanmakuBinary, DemoJsonlPrintsExactlyNValidObjects) {
 }
 
 TEST(DanmakuBinary, TypesFilter) {
-  CliRun r = run_cli("--demo --demo-rate=500 --max-messages=20 --types=chatmsg --output=jsonl --duration=30");
+  CliRun r = run_cli(
+      "--demo --demo-rate=500 --max-messages=20 --types=chatmsg --output=jsonl --duration=30");
   ASSERT_EQ(r.status, 0);
   std::istringstream in(r.out);
   int lines = 0;
@@ -179,7 +180,8 @@ void expect_signal_ends_cleanly(int sig) {
   ASSERT_TRUE(test::run_until(
       loop, [&] { return joins == 1 && server->stats().room_messages_sent >= 5; }, 20));
   cli.signal(sig);
-  ASSERT_TRUE(test::run_until(loop, [&] { return logouts == 1 && cli.try_wait(); }, 20));
+  ASSERT_TRUE(test::run_until(
+      loop, [&] { return logouts == 1 && cli.try_wait(); }, 20));
   ASSERT_TRUE(WIFEXITED(*cli.try_wait()));
   EXPECT_EQ(WEXITSTATUS(*cli.try_wait()), 0);
   EXPECT_NE(cli.read_all(5).find("[9999] "), std::string::npos);

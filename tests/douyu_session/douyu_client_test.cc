@@ -45,7 +45,8 @@ TEST(DouyuClientSession, LoginJoinHeartbeatLogout) {
   DouyuClient client(loop, options, got.callback());
   client.start();
 
-  ASSERT_TRUE(run_until(loop, [&] { return sim.count("mrkl") >= 2; }, 10));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return sim.count("mrkl") >= 2; }, 10));
   ASSERT_GE(sim.requests.size(), 4u);
   EXPECT_EQ(sim.requests[0].type, "loginreq");
   EXPECT_NE(sim.requests[0].body.find("roomid@=9999/"), std::string::npos);
@@ -70,7 +71,8 @@ TEST(DouyuClientSession, DeliversTheRoomStreamInOrder) {
   Collector got;
   DouyuClient client(loop, options_for(*sim.server), got.callback());
   client.start();
-  ASSERT_TRUE(run_until(loop, [&] { return got.room_messages() == 3000; }, 20));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return got.room_messages() == 3000; }, 20));
   EXPECT_TRUE(is_one_to_n(got.seqs(), 3000));
   EXPECT_EQ(client.reconnects(), 0u);
   client.stop();
@@ -120,7 +122,8 @@ TEST(DouyuClientSession, TypedHandlerGetsNamedFields) {
   CountingHandler handler;
   DouyuClient client(loop, options_for(*sim.server), handler);
   client.start();
-  ASSERT_TRUE(run_until(loop, [&] { return client.delivered() >= 501; }, 20));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return client.delivered() >= 501; }, 20));
   EXPECT_EQ(handler.logins, 1);
   EXPECT_GT(handler.chats, 0);
   EXPECT_GT(handler.gifts, 0);
@@ -140,7 +143,8 @@ TEST(DouyuClientReconnect, AfterServerDropsEveryMessageArrivesExactlyOnce) {
   DouyuClient client(loop, options_for(*sim.server), got.callback());
   client.start();
   // Each connection gets 300 messages, then a FIN; the client reconnects and the room goes on.
-  ASSERT_TRUE(run_until(loop, [&] { return got.room_messages() >= 1500; }, 30));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return got.room_messages() >= 1500; }, 30));
   client.stop();
   ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }));
   client.join();
@@ -157,7 +161,8 @@ TEST(DouyuClientReconnect, ServerErrorMessageTriggersReconnect) {
   Collector got;
   DouyuClient client(loop, options_for(*sim.server), got.callback());
   client.start();
-  ASSERT_TRUE(run_until(loop, [&] { return client.reconnects() >= 2; }, 10));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return client.reconnects() >= 2; }, 10));
   // The error messages themselves were delivered, not swallowed.
   ASSERT_TRUE(run_until(loop, [&] { return got.count("error") >= 2; }));
   client.stop();
@@ -172,7 +177,8 @@ TEST(DouyuClientReconnect, SilentServerIsDetectedAsDead) {
   options.dead_timeout = 300ms;
   DouyuClient client(loop, options, got.callback());
   client.start();
-  ASSERT_TRUE(run_until(loop, [&] { return client.reconnects() >= 2; }, 10));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return client.reconnects() >= 2; }, 10));
   EXPECT_GE(sim.count("loginreq"), 2u);
   client.stop();
   ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }));
@@ -184,7 +190,8 @@ TEST(DouyuClientReconnect, MalformedFrameDeliversWhatCameBeforeAndReconnects) {
   Collector got;
   DouyuClient client(loop, options_for(*sim.server), got.callback());
   client.start();
-  ASSERT_TRUE(run_until(loop, [&] { return client.reconnects() >= 1 && got.room_messages() >= 150; }, 10));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return client.reconnects() >= 1 && got.room_messages() >= 150; }, 10));
   const auto seqs = got.seqs();
   ASSERT_GE(seqs.size(), 100u);
   for (uint64_t i = 0; i < 100; ++i) ASSERT_EQ(seqs[i], i + 1);
@@ -237,7 +244,8 @@ TEST(DouyuClientBackPressure, SlowCallbackBoundsTheQueueAndLosesNothing) {
   });
   self = &client;
   client.start();
-  ASSERT_TRUE(run_until(loop, [&] { return got.room_messages() == kMessages; }, 60));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return got.room_messages() == kMessages; }, 60));
   EXPECT_TRUE(is_one_to_n(got.seqs(), kMessages));
   // Reading pauses at the high-water mark; one read (4 x 64 KiB at most) may overshoot it.
   const size_t per_read_bound = 4 * 64 * 1024 / 40;
@@ -258,7 +266,8 @@ TEST(DouyuClientStop, FromInsideTheCallback) {
   });
   self = &client;
   client.start();
-  ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }, 10));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return client.stopped(); }, 10));
   ASSERT_TRUE(run_until(loop, [&] { return sim.count("logout") == 1; }));
   client.join();
   EXPECT_GE(seen.load(), 10);
@@ -319,12 +328,12 @@ TEST(DouyuClientStop, WhileWaitingToReconnect) {
   options.backoff_initial = 10s;  // the client sits in its backoff wait
   DouyuClient client(loop, options, got.callback());
   client.start();
-  ASSERT_TRUE(run_until(loop, [&] {
-    return client.state() == DouyuClient::State::kWaitingToReconnect;
-  }));
+  ASSERT_TRUE(
+      run_until(loop, [&] { return client.state() == DouyuClient::State::kWaitingToReconnect; }));
   client.stop();
   // Stopped well before the 10 s backoff would have ended: the wait was cut short.
-  ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }, 2));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return client.stopped(); }, 2));
   client.join();
 }
 
@@ -343,23 +352,29 @@ TEST(DouyuClientManyRooms, ThousandClientsOnOneLoop) {
         loop, options_for(*sim.server, std::to_string(1000 + i)), got.back()->callback()));
     clients.back()->start();
   }
-  ASSERT_TRUE(run_until(loop, [&] {
-    for (auto& g : got) {
-      if (g->room_messages() < kPerRoom) return false;
-    }
-    return true;
-  }, 120));
+  ASSERT_TRUE(run_until(
+      loop,
+      [&] {
+        for (auto& g : got) {
+          if (g->room_messages() < kPerRoom) return false;
+        }
+        return true;
+      },
+      120));
   for (auto& g : got) EXPECT_TRUE(is_one_to_n(g->seqs(), kPerRoom));
   for (auto& c : clients) {
     EXPECT_EQ(c->reconnects(), 0u);
     c->stop();
   }
-  ASSERT_TRUE(run_until(loop, [&] {
-    for (auto& c : clients) {
-      if (!c->stopped()) return false;
-    }
-    return true;
-  }, 30));
+  ASSERT_TRUE(run_until(
+      loop,
+      [&] {
+        for (auto& c : clients) {
+          if (!c->stopped()) return false;
+        }
+        return true;
+      },
+      30));
   EXPECT_EQ(sim.server->stats().logins, static_cast<uint64_t>(kClients));
 }
 

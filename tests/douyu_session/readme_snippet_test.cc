@@ -57,11 +57,11 @@ std::string nth_between(const std::string& text, const std::string& begin, const
 }
 
 TEST(ReadmeSnippet, MatchesTheReadme) {
-  const std::string code =
-      nth_between(read_file(std::string(ASYNCORE_SOURCE_DIR) + "/tests/douyu_session/readme_snippet_test.cc"),
-                  "// BEGIN SNIPPET\n", "// END SNIPPET\n", 0);
-  const std::string readme =
-      nth_between(read_file(std::string(ASYNCORE_SOURCE_DIR) + "/README.md"), "```cpp\n", "```\n", 1);
+  const std::string code = nth_between(
+      read_file(std::string(ASYNCORE_SOURCE_DIR) + "/tests/douyu_session/readme_snippet_test.cc"),
+      "// BEGIN SNIPPET\n", "// END SNIPPET\n", 0);
+  const std::string readme = nth_between(read_file(std::string(ASYNCORE_SOURCE_DIR) + "/README.md"),
+                                         "```cpp\n", "```\n", 1);
   EXPECT_EQ(readme, code) << "README.md's second ```cpp block differs from the compiled snippet";
 }
 
@@ -78,7 +78,8 @@ TEST(ReadmeSnippet, PrinterReceivesChat) {
   } printer;
   DouyuClient client(loop, options_for(*server), printer);
   client.start();
-  ASSERT_TRUE(run_until(loop, [&] { return printer.chats > 0 && client.delivered() >= 201; }, 20));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return printer.chats > 0 && client.delivered() >= 201; }, 20));
   client.stop();
   ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }));
 }

@@ -13,15 +13,6 @@ thread_local std::vector<RawField> t_raw;
 
 void Message::assign(std::string body) {
   body_ = std::move(body);
-  decode();
-}
-
-void Message::assign_copy(std::string_view body) {
-  body_.assign(body.data(), body.size());
-  decode();
-}
-
-void Message::decode() {
   slots_.clear();
   type_index_ = -1;
   std::vector<RawField>& raw = t_raw;

@@ -39,11 +39,6 @@ class Message {
   static Message from_view(const FrameView& frame) { return Message(std::string(frame.body)); }
   // Decodes a new body, reusing this Message's field storage (no allocation once warm).
   void assign(std::string body);
-  // Same, copying `body` into this Message's own body storage: a recycled Message (see
-  // MessageWorker) then decodes a frame without any allocation.
-  void assign_copy(std::string_view body);
-  // Bytes reserved by the body (what keeping this Message for reuse would pin).
-  size_t body_capacity() const { return body_.capacity(); }
 
   // The value of the first "type" field ("" when there is none).
   std::string_view type() const {
@@ -99,8 +94,6 @@ class Message {
     uint32_t value_begin;
     uint32_t value_size;
   };
-  void decode();  // fills slots_ and type_index_ from body_
-
   std::string body_;  // the body, with escaped keys/values unescaped in place
   std::vector<Slot> slots_;
   int type_index_ = -1;

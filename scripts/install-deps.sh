@@ -8,7 +8,7 @@ packages=(g++ cmake make pkg-config libevent-dev libgoogle-glog-dev libgflags-de
 for arg in "$@"; do
   case "$arg" in
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
-    --bench-tools) packages+=(gnuplot-nox linux-perf valgrind) ;;
+    --bench-tools) packages+=(gnuplot-nox linux-perf valgrind time) ;;
     *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -72,6 +72,9 @@ Collects Douyu live-room barrage (danmaku) and prints it. Logs go to stderr.
   --reconnect        reconnect with backoff when the connection is lost (default)
   --noreconnect      exit with status 1 when the connection cannot be made or is lost
   --stats            print messages/s to stderr every second
+  --decode=MODE      fields (default: messages are decoded to their fields) or typed (also
+                     route every message through DouyuHandler::dispatch to its typed view;
+                     for the benchmarks in bench/, see docs/PERFORMANCE.md)
   --help             this text
 
 Exit status: 0 normal end (N messages, duration, SIGINT/SIGTERM; logout is sent first),
@@ -96,7 +99,11 @@ ParseResult parse_options(const std::vector<std::string>& args) {
          }
          return !split_commas(v).empty();
        }},
-      {"host", [&](const std::string& v) { o.host = v; return !v.empty(); }},
+      {"host",
+       [&](const std::string& v) {
+         o.host = v;
+         return !v.empty();
+       }},
       {"port",
        [&](const std::string& v) {
          uint64_t p = 0;
@@ -108,10 +115,24 @@ ParseResult parse_options(const std::vector<std::string>& args) {
       {"demo-flood", [&](const std::string& v) { return parse_u64(v, o.demo_flood); }},
       {"output",
        [&](const std::string& v) {
-         if (v == "text") o.output = Output::kText;
-         else if (v == "jsonl") o.output = Output::kJsonl;
-         else if (v == "none") o.output = Output::kNone;
-         else return false;
+         if (v == "text")
+           o.output = Output::kText;
+         else if (v == "jsonl")
+           o.output = Output::kJsonl;
+         else if (v == "none")
+           o.output = Output::kNone;
+         else
+           return false;
+         return true;
+       }},
+      {"decode",
+       [&](const std::string& v) {
+         if (v == "fields")
+           o.decode = Decode::kFields;
+         else if (v == "typed")
+           o.decode = Decode::kTyped;
+         else
+           return false;
          return true;
        }},
       {"types",

@@ -11,14 +11,16 @@
 namespace danmaku {
 
 enum class Output { kText, kJsonl, kNone };
+// --decode: what the worker does with each message besides printing it (for benchmarks).
+enum class Decode { kFields, kTyped };
 
 struct Options {
   std::vector<std::string> rooms;  // --room=ID, repeatable or comma-separated
   std::string host = "openbarrage.douyutv.com";
   uint16_t port = 8601;
-  bool demo = false;          // run the simulator in-process on a free loopback port
-  double demo_rate = 50;      // --demo-rate: simulator messages per second per room
-  uint64_t demo_flood = 0;    // --demo-flood: simulator sends N messages as fast as it can
+  bool demo = false;        // run the simulator in-process on a free loopback port
+  double demo_rate = 50;    // --demo-rate: simulator messages per second per room
+  uint64_t demo_flood = 0;  // --demo-flood: simulator sends N messages as fast as it can
   Output output = Output::kText;
   std::set<std::string> types;  // empty: all
   uint64_t max_messages = 0;    // 0: no limit
@@ -26,6 +28,7 @@ struct Options {
   double heartbeat = 45;        // seconds
   bool reconnect = true;
   bool stats = false;
+  Decode decode = Decode::kFields;  // kTyped: every message also goes through its typed view
 };
 
 // The outcome of parsing: options, or a usage error (exit 2), or --help (exit 0).

@@ -20,13 +20,17 @@ MessageWorker::~MessageWorker() {
 
 void MessageWorker::push_batch(std::vector<Message>& batch) {
   if (batch.empty()) return;
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     for (auto& m : batch) queue_.push_back(std::move(m));
     pending_.fetch_add(batch.size(), std::memory_order_release);
+    wake = worker_waiting_;
   }
   batch.clear();
-  ready_.notify_one();
+  // A busy worker finds the new messages when it comes back for more: only a waiting one needs
+  // the notification (a futex call per read otherwise).
+  if (wake) ready_.notify_one();
 }
 
 bool MessageWorker::should_pause() {
@@ -50,7 +54,9 @@ void MessageWorker::run(std::stop_token stop) {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
+      worker_waiting_ = true;
       ready_.wait(lock, stop, [this] { return !queue_.empty(); });
+      worker_waiting_ = false;
       if (queue_.empty()) return;  // stopped, and everything was delivered
       batch.swap(queue_);
     }

@@ -58,7 +58,8 @@ class MessageWorker {
 
   std::mutex mutex_;
   std::condition_variable_any ready_;
-  std::deque<Message> queue_;  // guarded by mutex_
+  std::deque<Message> queue_;    // guarded by mutex_
+  bool worker_waiting_ = false;  // guarded by mutex_: the worker is (about to be) in ready_.wait
   std::atomic<bool> deliver_pending_on_stop_{true};
   std::atomic<size_t> pending_{0};
   std::atomic<bool> paused_{false};

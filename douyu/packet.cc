@@ -13,17 +13,20 @@ void put_u32(char* p, uint32_t v) {
 }
 }  // namespace
 
-void append_frame(std::string& out, std::string_view body, uint16_t type) {
-  const uint32_t length = static_cast<uint32_t>(8 + body.size() + 1);
-  const size_t at = out.size();
-  out.resize(at + kHeaderSize);
-  char* h = out.data() + at;
+void append_frame_header(std::string& out, size_t body_size_with_nul, uint16_t type) {
+  const auto length = static_cast<uint32_t>(8 + body_size_with_nul);
+  char h[kHeaderSize];
   put_u32(h, length);
   put_u32(h + 4, length);
   h[8] = static_cast<char>(type & 0xff);
   h[9] = static_cast<char>(type >> 8);
   h[10] = 0;  // encrypt
   h[11] = 0;  // reserved
+  out.append(h, kHeaderSize);
+}
+
+void append_frame(std::string& out, std::string_view body, uint16_t type) {
+  append_frame_header(out, body.size() + 1, type);
   out.append(body);
   out.push_back('\0');
 }

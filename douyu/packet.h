@@ -28,6 +28,11 @@ inline constexpr uint32_t kMinLength = 9;
 // Default upper bound on the length field: 1 MiB. Real messages are a few hundred bytes.
 inline constexpr uint32_t kDefaultMaxLength = 1u << 20;
 
+// Appends the 12-byte header of a frame whose body (NUL included) is `body_size_with_nul` bytes.
+// For writers that assemble a body in pieces after it (the simulator splices fields in).
+void append_frame_header(std::string& out, size_t body_size_with_nul,
+                         uint16_t type = kClientToServer);
+
 // Appends the wire image of one frame carrying `body` (STT text, WITHOUT the trailing NUL: it is
 // added here) to `out`. Use it to batch many frames into one send buffer without a Packet each.
 void append_frame(std::string& out, std::string_view body, uint16_t type = kClientToServer);

@@ -10,13 +10,6 @@ namespace asyncore::douyu {
 
 namespace {
 
-void put_u32(char* p, uint32_t v) {
-  p[0] = static_cast<char>(v & 0xff);
-  p[1] = static_cast<char>((v >> 8) & 0xff);
-  p[2] = static_cast<char>((v >> 16) & 0xff);
-  p[3] = static_cast<char>((v >> 24) & 0xff);
-}
-
 // The `type` field of a top-level map: at offset 0 or right after a '/'.
 size_t find_type_field(std::string_view text) {
   constexpr std::string_view kKey = "type@=";
@@ -51,16 +44,8 @@ void append_seq_frame(std::string& out, const StreamBody& body, uint64_t seq) {
   const size_t n_digits = static_cast<size_t>(res.ptr - digits);
   constexpr std::string_view kSeq = "seq@=";
   const size_t body_size = body.text.size() + kSeq.size() + n_digits + 1;  // + '/'
-  const auto length = static_cast<uint32_t>(8 + body_size + 1);            // + NUL
-  char header[kHeaderSize];
-  put_u32(header, length);
-  put_u32(header + 4, length);
-  header[8] = static_cast<char>(kServerToClient & 0xff);
-  header[9] = static_cast<char>(kServerToClient >> 8);
-  header[10] = 0;
-  header[11] = 0;
+  append_frame_header(out, body_size + 1, kServerToClient);  // + NUL
   const std::string_view text = body.text;
-  out.append(header, kHeaderSize);
   out.append(text.substr(0, body.seq_at));
   out.append(kSeq);
   out.append(digits, n_digits);

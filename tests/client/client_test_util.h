@@ -25,6 +25,7 @@
 
 #include "core/loop.h"
 #include "core/socket.h"
+#include "tests/core/test_util.h"
 
 extern char** environ;
 
@@ -37,24 +38,9 @@ inline Clock::time_point deadline_in(double seconds) {
          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
-// Runs turns of at most 10 ms until done() is true; false when `seconds` passed first.
-inline bool run_until(Loop& loop, const std::function<bool()>& done, double seconds = 10) {
-  auto deadline = deadline_in(seconds);
-  while (!done()) {
-    if (Clock::now() >= deadline) return false;
-    loop.poll(0.01);
-  }
-  return true;
-}
-
-// A connected, non-blocking AF_UNIX stream pair.
-inline std::pair<Socket, Socket> socket_pair() {
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
-    throw_errno(errno, "socketpair");
-  }
-  return {Socket(sv[0]), Socket(sv[1])};
-}
+// Waiting with a deadline and socket pairs: the core tests' helpers.
+using asyncore::test::run_until;
+using asyncore::test::socket_pair;
 
 // Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft limit.
 inline rlim_t raise_fd_limit() {

@@ -22,7 +22,7 @@
 namespace asyncore::test {
 
 // Runs turns of at most 10 ms until done() is true; false when `seconds` passed first.
-inline bool run_until(Loop& loop, std::function<bool()> done, double seconds = 5) {
+inline bool run_until(Loop& loop, const std::function<bool()>& done, double seconds = 10) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (!done()) {
     if (std::chrono::steady_clock::now() >= deadline) return false;

@@ -82,13 +82,15 @@ uint64_t Loop::loop(double timeout, std::optional<uint64_t> count) {
   owner_ = std::this_thread::get_id();
   running_ = true;
   uint64_t turns = 0;
-  while (!stop_requested_.load(std::memory_order_acquire) &&
-         (has_work() || !pending_calls_empty())) {
+  // A stop request is consumed only by the loop() it ends: one that arrives while loop() is
+  // returning for another reason (map empty, count reached) ends the next loop() at once.
+  for (;;) {
     if (count && turns >= *count) break;
+    if (stop_requested_.exchange(false, std::memory_order_acq_rel)) break;
+    if (!has_work() && pending_calls_empty()) break;
     poll(timeout);
     ++turns;
   }
-  stop_requested_.store(false, std::memory_order_release);
   running_ = false;
   return turns;
 }

@@ -46,8 +46,9 @@ class Loop {
   // asyncore.poll(timeout): exactly one turn.
   void poll(double timeout = 0.0);
 
-  // Thread-safe. Ends loop() after the current turn. A stop() that arrives before loop() starts
-  // makes that loop() return at once (the request is never lost); loop() clears it on return.
+  // Thread-safe. Ends loop() after the current turn. A request is never lost: one that arrives
+  // before loop() starts, or while it returns for another reason, ends the next loop() at once.
+  // Each request ends exactly one loop().
   void stop();
   // Thread-safe. Ends the current wait so the next turn asks readable()/writable() again.
   void wake();

@@ -31,6 +31,20 @@ TEST(LoopThread, StopBeforeLoopReturnsAtOnce) {
   loop.release_hold();
 }
 
+// A stop() that lands while loop() is returning for another reason (here: its count ran out)
+// is not lost: it ends the next loop() at once, and only that one.
+TEST(LoopThread, StopArrivingAsLoopEndsOnItsOwnEndsTheNextLoop) {
+  Loop loop;
+  loop.hold();
+  loop.call_soon_threadsafe([&] { loop.stop(); });  // runs during the only turn allowed
+  EXPECT_EQ(loop.loop(0.001, 1), 1u);                // count ends it, with the stop pending
+  auto start = Clock::now();
+  EXPECT_EQ(loop.loop(30.0), 0u);
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(1));
+  EXPECT_EQ(loop.loop(0.001, 2), 2u);
+  loop.release_hold();
+}
+
 TEST(LoopThread, StopFromAnotherThreadEndsA30SecondWait) {
   Loop loop;
   loop.hold();

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh build -DASYNCORE_BUILD_BENCH=OFF
+BUILD_TARGETS=douyu_danmaku bash scripts/build.sh build -DASYNCORE_BUILD_BENCH=OFF
 exec build/bin/douyu_danmaku --demo "$@"

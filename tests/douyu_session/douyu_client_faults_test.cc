@@ -28,6 +28,7 @@
 #include "douyu/douyu_client.h"
 #include "douyu/json.h"
 #include "douyu/packet.h"
+#include "tests/core/nxdomain_responder.h"
 #include "tests/douyu_session/client_test_util.h"
 
 namespace asyncore::douyu::test {
@@ -400,34 +401,7 @@ TEST(DouyuClientFaults, RefusedThenServerComesUp) {
   ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }));
 }
 
-// Answers every DNS query NXDOMAIN (same as tests/core/dns_test.cc's responder).
-class NxdomainResponder : public Dispatcher {
- public:
-  explicit NxdomainResponder(Loop& loop) : Dispatcher(loop) {
-    create_socket(AF_INET, SOCK_DGRAM);
-    bind(Address::ipv4_loopback(0));
-  }
-  bool writable() override { return false; }
-  void handle_read() override {
-    unsigned char buf[512];
-    sockaddr_storage from{};
-    socklen_t len = sizeof from;
-    const ssize_t n =
-        ::recvfrom(fileno(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
-    if (n < 12) return;
-    ++queries;
-    size_t end = 12;  // skip QNAME labels, then QTYPE + QCLASS
-    while (end < static_cast<size_t>(n) && buf[end] != 0) end += buf[end] + 1;
-    end += 1 + 4;
-    if (end > static_cast<size_t>(n)) return;
-    buf[2] |= 0x80;                // QR: a response
-    buf[3] = (buf[3] & 0xF0) | 3;  // RCODE 3: NXDOMAIN
-    for (int i = 6; i < 12; ++i) buf[i] = 0;
-    ::sendto(fileno(), buf, end, 0, reinterpret_cast<sockaddr*>(&from), len);
-  }
-  std::string nameserver() const { return Address::local_of(fileno()).to_string(); }
-  int queries = 0;
-};
+using asyncore::test::NxdomainResponder;  // tests/core/nxdomain_responder.h
 
 // DNS failure (NXDOMAIN), reconnect off: the client ends and failure() names host and port.
 TEST(DouyuClientFaults, DnsFailureWithReconnectOffNamesTheHost) {

@@ -1,8 +1,11 @@
 #include "douyu/douyu_client.h"
 
 #include <glog/logging.h>
+#include <sys/socket.h>
 
 #include <cstring>
+#include <stdexcept>
+#include <system_error>
 
 #include "core/exception_text.h"
 #include "douyu/requests.h"
@@ -16,7 +19,27 @@ constexpr size_t kReadChunk = 64 * 1024;
 // flooding room does not starve the others on the same loop.
 constexpr int kReadsPerEvent = 4;
 
+// A refused outgoing packet is logged at most this often (with the count since the last line).
+constexpr std::chrono::seconds kRefusalLogInterval{10};
+// Hostile text quoted in a log line is cut to this many bytes.
+constexpr size_t kQuoteMax = 64;
+
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
+
+std::string quote(std::string_view text) {
+  if (text.size() <= kQuoteMax) return "'" + std::string(text) + "'";
+  return "'" + std::string(text.substr(0, kQuoteMax)) + "...' (" + std::to_string(text.size()) +
+         " bytes)";
+}
+
+// The clock's arithmetic must not overflow: intervals beyond a day are configuration errors.
+std::chrono::milliseconds checked_interval(std::chrono::milliseconds ms, const char* name) {
+  if (ms.count() <= 0 || ms > std::chrono::hours(24)) {
+    throw std::invalid_argument(std::string("DouyuClientOptions::") + name +
+                                " must be in (0, 24 h], got " + std::to_string(ms.count()) + " ms");
+  }
+  return ms;
+}
 }  // namespace
 
 const char* to_string(DouyuClient::State state) {
@@ -39,18 +62,25 @@ const char* to_string(DouyuClient::State state) {
   return "?";
 }
 
-DouyuClient::DouyuClient(Loop& loop, DouyuClientOptions options, Callback callback)
+// A function-try-block: the threads are the last members, so when one cannot be created every
+// member before it is already destroyed here; the error names what failed.
+DouyuClient::DouyuClient(Loop& loop, DouyuClientOptions options, Callback callback) try
     : Dispatcher(loop),
       options_(std::move(options)),
-      dead_timeout_(options_.dead_timeout.count() > 0 ? options_.dead_timeout
-                                                      : 2 * options_.heartbeat_interval),
+      dead_timeout_(options_.dead_timeout.count() > 0
+                        ? checked_interval(options_.dead_timeout, "dead_timeout")
+                        : 2 * checked_interval(options_.heartbeat_interval, "heartbeat_interval")),
       decoder_(FrameDecoderOptions{options_.max_frame_length, kServerToClient, true}),
       backoff_(options_.backoff_initial, options_.backoff_max),
-      worker_(options_.receive_high_water, std::move(callback),
+      worker_(options_.receive_high_water, options_.receive_high_water_bytes, std::move(callback),
               // Reading was paused for back-pressure and the queue drained: ask readable() again.
               [this] { this->loop().wake(); }),
-      heartbeat_(options_.heartbeat_interval, [this] { send_packet(mrkl()); }) {
+      heartbeat_(checked_interval(options_.heartbeat_interval, "heartbeat_interval"),
+                 [this] { send_packet(mrkl()); }) {
+  checked_interval(options_.connect_timeout, "connect_timeout");
   read_buffer_.resize(kReadChunk);
+} catch (const std::system_error& e) {
+  throw std::system_error(e.code(), "DouyuClient: cannot start its threads");
 }
 
 DouyuClient::DouyuClient(Loop& loop, DouyuClientOptions options, DouyuHandler& handler)
@@ -58,6 +88,7 @@ DouyuClient::DouyuClient(Loop& loop, DouyuClientOptions options, DouyuHandler& h
 }
 
 DouyuClient::~DouyuClient() {
+  life_.reset();  // calls queued by stop() now do nothing
   if (!stopped()) {
     cancel_timers();
     close();
@@ -83,6 +114,13 @@ void DouyuClient::connect_now() {
   if (stop_requested_) return;
   state_ = State::kConnecting;
   LOG(INFO) << tag() << "connecting";
+  // A dropped SYN (or a resolver that never answers) would otherwise cost minutes per attempt.
+  connect_timer_ = loop().call_later(seconds(options_.connect_timeout), [this] {
+    connect_timer_ = 0;
+    if (state() != State::kConnecting) return;
+    connection_lost("connect to " + options_.host + ":" + std::to_string(options_.port) +
+                    " timed out after " + std::to_string(options_.connect_timeout.count()) + " ms");
+  });
   try {
     connect(options_.host, options_.port);
   } catch (...) {
@@ -92,19 +130,40 @@ void DouyuClient::connect_now() {
 
 // ---------------------------------------------------------------- the send queue
 
-void DouyuClient::send_packet(const Packet& packet) {
+bool DouyuClient::send_packet(const Packet& packet) {
   const State s = state();
+  std::lock_guard lock(send_mutex_);
+  if (stop_requested_.load(std::memory_order_acquire)) {
+    refuse_outgoing("stopping", packet);
+    return false;
+  }
   if (s != State::kLoggingIn && s != State::kJoined && s != State::kConnecting) {
-    LOG(WARNING) << tag() << "not connected (" << to_string(s) << "): dropped outgoing '"
-                 << packet.body() << "'";
+    refuse_outgoing(to_string(s), packet);
+    return false;
+  }
+  if (send_queue_.size() + packet.bytes().size() > options_.send_queue_limit) {
+    refuse_outgoing("send queue full: the server is not reading", packet);
+    return false;
+  }
+  send_queue_ += packet.bytes();
+  send_queue_nonempty_.store(true, std::memory_order_release);
+  loop().wake();  // the loop asks writable() again at once
+  return true;
+}
+
+void DouyuClient::refuse_outgoing(const char* why, const Packet& packet) {
+  dropped_outgoing_.fetch_add(1, std::memory_order_relaxed);
+  ++refused_since_log_;
+  const auto now = std::chrono::steady_clock::now();
+  if (last_refusal_log_ != std::chrono::steady_clock::time_point{} &&
+      now - last_refusal_log_ < kRefusalLogInterval) {
     return;
   }
-  {
-    std::lock_guard lock(send_mutex_);
-    send_queue_ += packet.bytes();
-    send_queue_nonempty_.store(true, std::memory_order_release);
-  }
-  loop().wake();  // the loop asks writable() again at once
+  LOG(WARNING) << tag() << "not sending " << quote(packet.body()) << " (" << why << "); "
+               << refused_since_log_ << " outgoing packet(s) refused since the last such line, "
+               << dropped_outgoing() << " in all";
+  last_refusal_log_ = now;
+  refused_since_log_ = 0;
 }
 
 bool DouyuClient::writable() {
@@ -123,8 +182,18 @@ void DouyuClient::handle_write() {
   if (out_sent_ < out_.size()) {
     out_sent_ += send(out_.data() + out_sent_, out_.size() - out_sent_);
   }
-  if (close_after_flush_ && out_sent_ == out_.size() && !send_queue_nonempty_) {
-    LOG(INFO) << tag() << "logout sent, closing";
+  if (close_after_flush_ && out_sent_ == out_.size() && !send_queue_nonempty_) logout_flushed();
+}
+
+// Graceful close, as a half-close: closing with unread input would make the kernel send RST,
+// which can destroy the logout before the server reads it. Shut down our side, then read (and
+// deliver) until the server's EOF closes the session (handle_close), or the flush timer fires.
+void DouyuClient::logout_flushed() {
+  close_after_flush_ = false;
+  LOG(INFO) << tag() << "logout sent, waiting for the server to close";
+  if (::shutdown(fileno(), SHUT_WR) != 0) {
+    LOG(WARNING) << tag() << "shutdown(SHUT_WR) after logout: " << std::strerror(errno)
+                 << "; closing";
     finish("");
   }
 }
@@ -133,8 +202,11 @@ void DouyuClient::handle_write() {
 
 void DouyuClient::handle_connect() {
   LOG(INFO) << tag() << "connected to " << addr().to_string() << ", logging in";
+  if (connect_timer_ != 0) loop().cancel(connect_timer_);
+  connect_timer_ = 0;
   state_ = State::kLoggingIn;
   last_receive_ = std::chrono::steady_clock::now();
+  reading_paused_ = false;
   decoder_.reset();
   // loginreq goes first, ahead of anything enqueued while connecting.
   out_ = loginreq(options_.room_id).bytes();
@@ -151,7 +223,13 @@ void DouyuClient::handle_connect() {
 
 bool DouyuClient::readable() {
   // Back-pressure: leave bytes in the kernel (and TCP's window) while the worker is behind.
-  return !worker_.should_pause();
+  const bool pause = worker_.should_pause();
+  if (pause != reading_paused_) {
+    reading_paused_ = pause;
+    // The silence clock stops while we do not read, and starts afresh when reading resumes.
+    if (!pause) last_receive_ = std::chrono::steady_clock::now();
+  }
+  return !pause;
 }
 
 void DouyuClient::handle_read() {
@@ -188,16 +266,24 @@ void DouyuClient::on_message_loop_side(const Message& m, std::string& lost_reaso
     LOG(INFO) << tag() << "logged in, joining group " << options_.group_id;
     out_ += joingroup(options_.room_id, options_.group_id).bytes();
     state_ = State::kJoined;
-    backoff_.reset();
+    joined_at_ = std::chrono::steady_clock::now();  // the backoff resets once this lasts
     heartbeat_.trigger();
   } else if (type == ServerError::kType) {
-    const auto error = ServerError::from(m);
-    if (error.code != 0) lost_reason = "server sent error code " + std::to_string(error.code);
+    // Code 0 is the only "no error"; a missing or unreadable code is an error like any other.
+    const auto code = m.get_int("code");
+    if (!code) {
+      const auto text = m.get("code");
+      lost_reason = text ? "server sent an error whose code is not a number: " + quote(*text)
+                         : std::string("server sent an error without a code");
+    } else if (*code != 0) {
+      lost_reason = "server sent error code " + std::to_string(*code);
+    }
   }
 }
 
 void DouyuClient::check_alive() {
   if (!connected() && !connecting()) return;
+  if (reading_paused_) return;  // back-pressure: we are not listening, so silence proves nothing
   const auto silent = std::chrono::steady_clock::now() - last_receive_;
   if (silent > dead_timeout_) {
     connection_lost(
@@ -228,6 +314,8 @@ void DouyuClient::connection_lost(const std::string& reason) {
     alive_timer_ = 0;
   }
   const size_t unsent = out_.size() - out_sent_;
+  if (connect_timer_ != 0) loop().cancel(connect_timer_);
+  connect_timer_ = 0;
   close();
   out_.clear();
   out_sent_ = 0;
@@ -247,6 +335,11 @@ void DouyuClient::connection_lost(const std::string& reason) {
     finish(reason);
     return;
   }
+  const auto now = std::chrono::steady_clock::now();
+  const bool was_healthy = joined_at_ != std::chrono::steady_clock::time_point{} &&
+                           now - joined_at_ >= options_.healthy_session;
+  joined_at_ = {};
+  if (was_healthy) backoff_.reset();
   const auto delay = backoff_.next();
   reconnects_.fetch_add(1, std::memory_order_relaxed);
   LOG(INFO) << tag() << "reconnecting in " << delay.count() << " ms (reconnect #" << reconnects()
@@ -261,7 +354,9 @@ void DouyuClient::stop() {
   if (stop_requested_.exchange(true)) return;
   heartbeat_.pause();
   heartbeat_.stop();  // the heartbeat thread ends now; no more mrkl
-  loop().call_soon_threadsafe([this] { stop_on_loop(); });
+  loop().call_soon_threadsafe([this, life = life_token_] {
+    if (life.lock()) stop_on_loop();  // the client may have been destroyed since
+  });
 }
 
 void DouyuClient::stop_on_loop() {
@@ -276,6 +371,14 @@ void DouyuClient::stop_on_loop() {
     return;
   }
   state_ = State::kStopping;
+  {
+    // What any thread queued before stop() leaves before the logout (send_packet refuses from
+    // now on).
+    std::lock_guard lock(send_mutex_);
+    out_ += send_queue_;
+    send_queue_.clear();
+    send_queue_nonempty_.store(false, std::memory_order_release);
+  }
   out_ += logout().bytes();
   close_after_flush_ = true;
   flush_timer_ = loop().call_later(seconds(options_.logout_flush_timeout), [this] {
@@ -300,13 +403,31 @@ void DouyuClient::finish(const std::string& failure) {
 }
 
 void DouyuClient::cancel_timers() {
-  for (TimerId* t : {&reconnect_timer_, &alive_timer_, &flush_timer_}) {
+  for (TimerId* t : {&reconnect_timer_, &alive_timer_, &flush_timer_, &connect_timer_}) {
     if (*t != 0) loop().cancel(*t);
     *t = 0;
   }
 }
 
 void DouyuClient::join() {
+  if (worker_.on_worker_thread()) {
+    throw std::logic_error(
+        "DouyuClient::join() called from the message callback: the worker would wait for "
+        "itself; call stop() there and join() from another thread");
+  }
+  if (!stopped() && loop().in_loop_thread()) {
+    if (loop().running()) {
+      throw std::logic_error(
+          "DouyuClient::join() called inside a turn of the loop before the client stopped: "
+          "the session ends on this very thread; call stop(), let the loop run until "
+          "stopped(), then join()");
+    }
+    if (state() == State::kIdle && !stop_requested_) {
+      throw std::logic_error("DouyuClient::join() on a client neither started nor stopped");
+    }
+    // No loop() is running: run it here until the session has ended (logout sent, closed).
+    while (!stopped()) loop().poll(0.05);
+  }
   heartbeat_.join();
   worker_.join();
 }

@@ -10,17 +10,41 @@
 // The session runs itself: connect → loginreq → (loginres) → joingroup gid -9999 → heartbeat
 // triggered; stop() sends logout, flushes it, closes, and ends both threads.
 //
-// Reliability: on a lost connection, a server `error` message (code != 0), a malformed frame, or
-// silence longer than dead_timeout (default 2 × heartbeat), it logs the reason and reconnects with
-// exponential backoff and jitter, then logs in and joins again (reconnect = false: it stops, and
-// failure() says why). Back-pressure: while the receive queue holds high_water messages or more,
-// readable() answers false — memory stays bounded with a slow callback and nothing is dropped.
+// Reliability: on a lost connection, a server `error` message (a code that is not 0, missing or
+// not a number), a malformed frame, a connect that takes longer than connect_timeout, or silence
+// longer than dead_timeout (default 2 × heartbeat) while reading, it logs the reason and
+// reconnects with exponential backoff and jitter, then logs in and joins again (reconnect =
+// false: it stops, and failure() says why). The backoff starts again from backoff_initial only
+// after a session stayed joined for healthy_session: a server that accepts the login and then
+// fails at once is retried less and less often, never in a storm.
+//
+// Back-pressure: while the receive queue holds receive_high_water messages, or
+// receive_high_water_bytes of decoded messages, readable() answers false — memory stays bounded
+// whatever a server sends (see docs/DOUYU_CLIENT.md for the figure), nothing is dropped. A paused
+// reader is not a dead peer: the silence clock stops while reading is paused.
+//
+// Sending: send_packet() refuses (returns false, counts dropped_outgoing(), logs at most one
+// WARNING per 10 s with the count) while no connection is up, once stop() was called, and when
+// send_queue_limit bytes already wait for a server that stopped reading.
+//
+// Stopping: everything queued before stop() leaves before the logout; after the logout the
+// client half-closes (shutdown(SHUT_WR)) and reads until the server's EOF (at most
+// logout_flush_timeout), so no RST can destroy the logout or messages in flight. The messages
+// read meanwhile are delivered.
 //
 // Threads and ownership: the socket belongs to the loop thread. send_packet(), send_body(),
-// start_heartbeat(), pause_heartbeat() and stop() are thread-safe, also from inside the callback.
-// The client outlives its connections: keep it (a local, a member, or make_dispatcher's
-// shared_ptr) until it has stopped; destroy it on the loop thread, or after the loop has ended,
-// and before the Loop. Any number of clients may share one Loop (one per room).
+// start_heartbeat(), pause_heartbeat() and stop() are thread-safe, also from inside the callback;
+// a call that stop() queues for the loop does nothing if the client is destroyed first. join()
+// waits for the threads: from another thread it waits while the loop thread finishes the
+// session; on the loop thread, outside loop(), it runs the loop itself until the client has
+// stopped; inside a turn of the loop (a handler, a timer) or inside the callback it would wait
+// for itself, and throws std::logic_error instead. Keep the client (a local, a member, or
+// make_dispatcher's shared_ptr) until it has stopped; destroy it on the loop thread (or when no
+// loop() runs), and before the Loop. Destroying a running client closes its connection at once
+// (no logout) and joins its threads. Any number of clients may share one Loop (one per room).
+//
+// The constructor starts two threads; when they cannot be created it throws std::system_error
+// ("DouyuClient: cannot start its threads: Resource temporarily unavailable").
 #pragma once
 
 #include <atomic>
@@ -51,10 +75,15 @@ struct DouyuClientOptions {
   int64_t group_id = -9999;  // "massive barrage": all messages
   std::chrono::milliseconds heartbeat_interval{45'000};
   std::chrono::milliseconds dead_timeout{0};  // no data for this long = dead; 0: 2 × heartbeat
+  std::chrono::milliseconds connect_timeout{10'000};  // DNS + TCP connect, per attempt
   bool reconnect = true;
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{30'000};
+  // A session joined for this long counts as healthy: the next failure backs off from the start.
+  std::chrono::milliseconds healthy_session{30'000};
   size_t receive_high_water = 8192;  // messages queued for the callback before reading pauses
+  size_t receive_high_water_bytes = 64 << 20;  // ... or bytes of them (Message::memory_bytes)
+  size_t send_queue_limit = 1 << 20;           // bytes waiting to be sent before send refuses
   uint32_t max_frame_length = kDefaultMaxLength;
   bool deliver_pending_on_stop =
       true;  // false: messages still queued at stop are discarded (counted)
@@ -79,22 +108,27 @@ class DouyuClient : public Dispatcher {
   DouyuClient(Loop& loop, DouyuClientOptions options, Callback callback);
   // Typed handler instead of a callback; it must outlive the client.
   DouyuClient(Loop& loop, DouyuClientOptions options, DouyuHandler& handler);
-  ~DouyuClient() override;  // stops (without logout if the loop is gone) and joins the threads
+  // Closes a running session at once (no logout), then joins the threads. Loop thread (or no
+  // loop running).
+  ~DouyuClient() override;
 
   // Loop thread: starts the session (connect, login, join).
   void start();
 
   // ---- thread-safe ----
-  // Queues a frame for the server; it leaves within a loop turn. Dropped (logged) while no
-  // connection is up: the session re-sends what it needs (login, join) after a reconnect.
-  void send_packet(const Packet& packet);
-  void send_body(std::string_view stt_body) { send_packet(Packet(stt_body)); }
+  // Queues a frame for the server; it leaves within a loop turn. Refused (false; counted and
+  // logged, rate-limited) while no connection is up, after stop(), or when the send queue holds
+  // send_queue_limit bytes: the session re-sends what it needs (login, join) after a reconnect.
+  bool send_packet(const Packet& packet);
+  bool send_body(std::string_view stt_body) { return send_packet(Packet(stt_body)); }
   void start_heartbeat() { heartbeat_.trigger(); }
   void pause_heartbeat() { heartbeat_.pause(); }
-  // Ends the session: logout, flush, close; the worker delivers what is queued (or discards it,
-  // by option) and both threads end. Returns at once; join() waits for the threads.
+  // Ends the session: what was queued goes out, then logout, half-close, close at the server's
+  // EOF; the worker delivers what is queued (or discards it, by option) and both threads end.
+  // Returns at once; join() waits for the threads. Idempotent.
   void stop();
-  // Waits for the worker and heartbeat threads (not from inside the callback).
+  // Waits until the client has stopped and its threads have ended (see the header comment for
+  // which thread may call it). Throws std::logic_error where it could only deadlock.
   void join();
 
   State state() const { return state_.load(std::memory_order_acquire); }
@@ -108,6 +142,8 @@ class DouyuClient : public Dispatcher {
   uint64_t reconnects() const { return reconnects_.load(std::memory_order_relaxed); }
   uint64_t heartbeats_sent() const { return heartbeat_.beats(); }
   size_t queued_messages() const { return worker_.pending(); }
+  size_t queued_bytes() const { return worker_.pending_bytes(); }
+  uint64_t dropped_outgoing() const { return dropped_outgoing_.load(std::memory_order_relaxed); }
   const DouyuClientOptions& options() const { return options_; }
 
   // ---- Dispatcher ----
@@ -128,6 +164,8 @@ class DouyuClient : public Dispatcher {
   void finish(const std::string& failure);
   void check_alive();
   void cancel_timers();
+  void refuse_outgoing(const char* why, const Packet& packet);  // send_mutex_ held
+  void logout_flushed();
 
   DouyuClientOptions options_;
   std::chrono::milliseconds dead_timeout_;
@@ -143,12 +181,18 @@ class DouyuClient : public Dispatcher {
   TimerId reconnect_timer_ = 0;
   TimerId alive_timer_ = 0;
   TimerId flush_timer_ = 0;
+  TimerId connect_timer_ = 0;
   std::chrono::steady_clock::time_point last_receive_;
+  std::chrono::steady_clock::time_point joined_at_;  // of the current session; {} if not joined
+  bool reading_paused_ = false;                      // readable() said no: back-pressure
 
   // Any thread.
   std::mutex send_mutex_;
   std::string send_queue_;  // guarded by send_mutex_: frames enqueued by any thread
+  std::chrono::steady_clock::time_point last_refusal_log_;  // guarded by send_mutex_
+  uint64_t refused_since_log_ = 0;                          // guarded by send_mutex_
   std::atomic<bool> send_queue_nonempty_{false};
+  std::atomic<uint64_t> dropped_outgoing_{0};
   std::atomic<State> state_{State::kIdle};
   std::atomic<bool> stop_requested_{false};
   mutable std::mutex failure_mutex_;
@@ -156,6 +200,11 @@ class DouyuClient : public Dispatcher {
   std::atomic<uint64_t> frames_received_{0};
   std::atomic<uint64_t> bytes_received_{0};
   std::atomic<uint64_t> reconnects_{0};
+  // Liveness token: calls queued for the loop hold a weak_ptr and do nothing once the client is
+  // gone. The destructor resets life_; the weak_ptr member is never written after construction,
+  // so any thread may copy it.
+  std::shared_ptr<char> life_ = std::make_shared<char>();
+  const std::weak_ptr<char> life_token_ = life_;
 
   // Threads last: they start once everything above exists, and stop first.
   MessageWorker worker_;

@@ -87,6 +87,13 @@ class Message {
   // input; bare items come back as "@=item/".
   std::string encode() const;
 
+  // Heap and inline bytes this Message holds (body + one 16-byte slot per field + the object):
+  // what a queue of them costs, for byte-bounded queues (a body of many empty fields costs far
+  // more than its wire size).
+  size_t memory_bytes() const {
+    return sizeof(Message) + body_.capacity() + slots_.capacity() * sizeof(Slot);
+  }
+
  private:
   struct Slot {
     uint32_t key_begin;

@@ -3,9 +3,14 @@
 //
 // The loop thread pushes decoded messages in batches (one lock per socket read, not per message);
 // the worker takes the whole queue in one swap and calls `deliver` for each message, in order.
-// pending() counts messages pushed but not yet delivered; the owner stops reading the socket while
-// it is at or above the high-water mark (TCP back-pressure: memory stays bounded, nothing is
-// dropped), and `on_drained` tells it when pending() fell back to the low-water mark.
+// pending() counts messages pushed but not yet delivered, pending_bytes() what they hold in memory
+// (Message::memory_bytes()). The owner stops reading the socket while either is at or above its
+// high-water mark (TCP back-pressure: memory stays bounded whatever a server sends, nothing is
+// dropped), and `on_drained` tells it when both fell back to half their mark.
+//
+// The pause/drain handshake is a store-then-load on each side (the producer sets paused_ then
+// reads the counts; the worker lowers the counts then takes paused_): both sides use seq_cst so
+// that at least one sees the other's write, and a drain is never missed.
 //
 // Thread-safe: push_batch() from one producer thread; stop() from any thread, including from
 // inside `deliver`.
@@ -27,8 +32,9 @@ namespace asyncore::douyu {
 
 class MessageWorker {
  public:
-  MessageWorker(size_t high_water, std::function<void(const Message&)> deliver,
-                std::function<void()> on_drained);
+  // high_water: messages; high_water_bytes: Message::memory_bytes() summed (0: no byte bound).
+  MessageWorker(size_t high_water, size_t high_water_bytes,
+                std::function<void(const Message&)> deliver, std::function<void()> on_drained);
   ~MessageWorker();  // stop(deliver pending) + join
   MessageWorker(const MessageWorker&) = delete;
   MessageWorker& operator=(const MessageWorker&) = delete;
@@ -42,17 +48,26 @@ class MessageWorker {
   // message in progress (the rest is counted in discarded() and logged). Idempotent.
   void stop(bool deliver_pending = true);
   void join();
+  // True on the worker thread itself (inside `deliver`).
+  bool on_worker_thread() const {
+    return worker_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
+  }
 
   size_t pending() const { return pending_.load(std::memory_order_acquire); }
+  size_t pending_bytes() const { return pending_bytes_.load(std::memory_order_acquire); }
   uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   uint64_t discarded() const { return discarded_.load(std::memory_order_relaxed); }
   size_t high_water() const { return high_water_; }
   size_t low_water() const { return high_water_ / 2; }
+  size_t high_water_bytes() const { return high_water_bytes_; }
 
  private:
   void run(std::stop_token stop);
+  bool above_low_water() const;
+  void delivered_one(size_t bytes);
 
   const size_t high_water_;
+  const size_t high_water_bytes_;  // SIZE_MAX when unbounded
   const std::function<void(const Message&)> deliver_;
   const std::function<void()> on_drained_;
 
@@ -62,10 +77,12 @@ class MessageWorker {
   bool worker_waiting_ = false;  // guarded by mutex_: the worker is (about to be) in ready_.wait
   std::atomic<bool> deliver_pending_on_stop_{true};
   std::atomic<size_t> pending_{0};
+  std::atomic<size_t> pending_bytes_{0};
   std::atomic<bool> paused_{false};
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> discarded_{0};
-  std::jthread thread_;  // last: starts after the members above exist
+  std::atomic<std::thread::id> worker_id_{};  // set by the worker when it starts
+  std::jthread thread_;                       // last: starts after the members above exist
 };
 
 }  // namespace asyncore::douyu

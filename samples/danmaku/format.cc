@@ -1,5 +1,7 @@
 #include "samples/danmaku/format.h"
 
+#include <unordered_set>
+
 #include "douyu/json.h"
 #include "douyu/typed_messages.h"
 
@@ -32,9 +34,9 @@ const char* chat_colour(int64_t col) {
 struct Line {
   bool color;
   std::string out;
+  // Text from the wire: nothing in it may reach the terminal as a control (see format.h).
   Line& text(std::string_view s) {
-    // Newlines inside a value would break "one line per message".
-    for (char c : s) out += (c == '\n' || c == '\r') ? ' ' : c;
+    append_sanitized(out, s);
     return *this;
   }
   Line& styled(const char* style, std::string_view s) {
@@ -46,6 +48,39 @@ struct Line {
 };
 
 }  // namespace
+
+void append_sanitized(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    if (c == '\n' || c == '\r' || c == '\t') {  // would break "one line per message"
+      out += ' ';
+      ++i;
+      continue;
+    }
+    size_t skip = 1;
+    const size_t len = utf8_sequence_length(s, i, &skip);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD: a raw 0x9B would be CSI on an 8-bit terminal
+      i += skip;
+      continue;
+    }
+    if (auto cp = terminal_control_at(s, i, len)) {
+      if (*cp < 0x100) {
+        out += "\\x";
+        out += kHex[*cp >> 4];
+        out += kHex[*cp & 0xF];
+      } else {
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(*cp >> shift) & 0xF];
+      }
+    } else {
+      out.append(s, i, len);
+    }
+    i += len;
+  }
+}
 
 std::string format_text(std::string_view room, const Message& m, bool color) {
   Line line{color, {}};
@@ -82,8 +117,9 @@ std::string format_text(std::string_view room, const Message& m, bool color) {
           line.text(v.type).text(" (" + std::to_string(v.list.size()) + " entries)");
         } else {
           line.text(m.type().empty() ? std::string_view("(no type)") : m.type());
+          std::unordered_set<std::string_view> seen{"type"};  // first occurrence wins
           for (const auto& f : m.fields()) {
-            if (f.key == "type") continue;
+            if (!seen.insert(f.key).second) continue;
             line.text(" ").text(f.key).text("=").text(f.value);
           }
         }

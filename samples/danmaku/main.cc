@@ -3,18 +3,26 @@
 //   douyu_danmaku --demo                      # the simulator in-process; barrage scrolls at once
 //   douyu_danmaku --room=9999 --output=jsonl  # a real room (historic endpoint)
 //
-// stdout carries messages only; logs and the final summary go to stderr.
+// stdout carries messages only; logs and the final summary go to stderr. stdout (output.h) is
+// written whole lines at a time, at once whenever a room's worker has caught up; a stuck, closed
+// or failing stdout ends the run with a clear line on stderr instead of hanging it or lying.
+// Exit statuses: see usage() in options.cc.
 #include <event2/event.h>
+#include <fcntl.h>
 #include <glog/logging.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "core/loop.h"
@@ -22,6 +30,7 @@
 #include "douyu/douyu_server.h"
 #include "samples/danmaku/format.h"
 #include "samples/danmaku/options.h"
+#include "samples/danmaku/output.h"
 
 using asyncore::Address;
 using asyncore::Loop;
@@ -30,24 +39,50 @@ using namespace asyncore::douyu;
 
 namespace {
 
-// Several rooms deliver on several worker threads: one lock keeps each line whole.
+// Formats messages and hands them to the LineWriter (several rooms' workers share it).
 class Printer {
  public:
-  explicit Printer(danmaku::Output output) : output_(output), color_(isatty(STDOUT_FILENO) == 1) {}
+  Printer(danmaku::LineWriter& out, danmaku::Output format)
+      : out_(out), format_(format), color_(isatty(STDOUT_FILENO) == 1) {}
   void print(const std::string& room, const Message& m) {
-    if (output_ == danmaku::Output::kNone) return;
-    std::string line = output_ == danmaku::Output::kJsonl ? danmaku::format_jsonl(m)
-                                                          : danmaku::format_text(room, m, color_);
-    std::lock_guard lock(mutex_);
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    if (color_) std::fflush(stdout);
+    if (format_ == danmaku::Output::kNone) return;
+    out_.write_line(format_ == danmaku::Output::kJsonl ? danmaku::format_jsonl(m)
+                                                       : danmaku::format_text(room, m, color_),
+                    false);
+  }
+  // A worker has caught up: what is buffered goes out now.
+  void caught_up() {
+    if (format_ != danmaku::Output::kNone) out_.flush();
   }
 
  private:
-  const danmaku::Output output_;
+  danmaku::LineWriter& out_;
+  const danmaku::Output format_;
   const bool color_;
-  std::mutex mutex_;
 };
+
+// After loop() has returned, libevent no longer services signals: these plain handlers make a
+// second SIGINT/SIGTERM/SIGHUP give up on a stdout nobody reads, so nothing can hang the exit.
+std::atomic<danmaku::LineWriter*> g_output{nullptr};
+
+void give_up_on_output(int) {
+  if (danmaku::LineWriter* out = g_output.load(std::memory_order_relaxed)) out->abandon_now();
+}
+
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "signal";
+  }
+}
 
 // --decode=typed: every message through DouyuHandler::dispatch, touching its typed view's fields
 // so the work cannot be optimised away (the sum is printed with the final summary).
@@ -72,11 +107,13 @@ class TypedSink : public DouyuHandler {
 class App {
  public:
   explicit App(danmaku::Options options)
-      : options_(std::move(options)), printer_(options_.output) {}
+      : options_(std::move(options)), writer_(STDOUT_FILENO), printer_(writer_, options_.output) {}
 
   int run() {
     if (options_.demo) start_simulator();
-    for (const auto& room : options_.rooms) add_client(room);
+    for (size_t i = 0; i < options_.rooms.size(); ++i) {
+      if (!add_client(i)) return 1;
+    }
     install_signal_handlers();
     watch_timer_ = loop_.call_every(0.02, [this] { watch(); });
     if (options_.duration > 0) {
@@ -89,9 +126,18 @@ class App {
     started_ = std::chrono::steady_clock::now();
     for (auto& c : clients_) c->start();
     loop_.loop();
+    hand_signals_to_the_writer();
+    if (!writer_.idle_within(std::chrono::milliseconds(200))) {
+      std::fprintf(
+          stderr,
+          "douyu_danmaku: stdout is not being read; giving up on it %g s after the stop at the "
+          "latest (a second signal: now)\n",
+          options_.drain_timeout);
+    }
     for (auto& c : clients_) c->join();
-    for (event* e : signal_events_) event_free(e);
-    return summarize();
+    const int status = summarize();
+    g_output.store(nullptr, std::memory_order_relaxed);
+    return status;
   }
 
  private:
@@ -105,7 +151,10 @@ class App {
     LOG(INFO) << "demo: Douyu simulator listening on " << server_->address().to_string();
   }
 
-  void add_client(const std::string& room) {
+  // False when the room's client (its threads) cannot be created: the rooms made so far are
+  // stopped and joined (none has connected yet), and the reason is on stderr.
+  bool add_client(size_t index) {
+    const std::string& room = options_.rooms[index];
     DouyuClientOptions o;
     o.host = options_.host;
     o.port = options_.port;
@@ -113,12 +162,41 @@ class App {
     o.heartbeat_interval =
         std::chrono::milliseconds(static_cast<int64_t>(options_.heartbeat * 1000));
     o.reconnect = options_.reconnect;
-    clients_.push_back(std::make_unique<DouyuClient>(
-        loop_, o, [this, room](const Message& m) { on_message(room, m); }));
+    auto self = std::make_shared<std::atomic<DouyuClient*>>(nullptr);
+    std::string why;
+    try {
+      clients_.push_back(std::make_unique<DouyuClient>(
+          loop_, o, [this, room, self](const Message& m) { on_message(room, *self, m); }));
+      self->store(clients_.back().get(), std::memory_order_release);
+      return true;
+    } catch (const std::system_error& e) {
+      why = "cannot create thread: " + e.code().message();
+      if (e.code() == std::errc::resource_unavailable_try_again) {
+        why += " (process/thread limit? see ulimit -u)";
+      } else if (e.code().message() != e.what()) {
+        why += std::string(" (") + e.what() + ")";
+      }
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    std::fprintf(stderr,
+                 "douyu_danmaku: cannot start room %s (room %zu of %zu): %s; stopping the %zu "
+                 "started\n",
+                 room.c_str(), index + 1, options_.rooms.size(), why.c_str(), clients_.size());
+    clients_.clear();  // each stops (never started: nothing to log out of) and joins its threads
+    return false;
   }
 
   // Worker threads (one per room).
-  void on_message(const std::string& room, const Message& m) {
+  void on_message(const std::string& room, const std::atomic<DouyuClient*>& self,
+                  const Message& m) {
+    deliver(room, m);
+    // The message being delivered still counts as queued: <= 1 means nothing waits behind it.
+    const DouyuClient* client = self.load(std::memory_order_acquire);
+    if (client == nullptr || client->queued_messages() <= 1) printer_.caught_up();
+  }
+
+  void deliver(const std::string& room, const Message& m) {
     const std::string_view type = m.type();
     const bool session = type == "loginres" || type == "mrkl";
     if (options_.types.empty() ? session : options_.types.count(std::string(type)) == 0) return;
@@ -131,16 +209,17 @@ class App {
     if (options_.decode == danmaku::Decode::kTyped) typed_.dispatch(m);
     printer_.print(room, m);
     if (options_.max_messages > 0 && n == options_.max_messages) {
+      printer_.caught_up();
       loop_.call_soon_threadsafe([this] { shutdown("max messages reached"); });
     }
   }
 
   void install_signal_handlers() {
-    for (int sig : {SIGINT, SIGTERM}) {
+    for (int sig : kStopSignals) {
       event* e = evsignal_new(
           loop_.base(), sig,
           [](evutil_socket_t s, short, void* arg) {
-            static_cast<App*>(arg)->shutdown(s == SIGINT ? "SIGINT" : "SIGTERM");
+            static_cast<App*>(arg)->shutdown(signal_name(static_cast<int>(s)));
           },
           this);
       evsignal_add(e, nullptr);
@@ -148,16 +227,35 @@ class App {
     }
   }
 
+  // loop() has returned: libevent's handlers would swallow further signals. Plain handlers take
+  // over (freeing the events restores the defaults first), so a second signal ends a wait on a
+  // stdout nobody reads.
+  void hand_signals_to_the_writer() {
+    for (event* e : signal_events_) event_free(e);
+    signal_events_.clear();
+    g_output.store(&writer_, std::memory_order_relaxed);
+    struct sigaction sa {};
+    sa.sa_handler = give_up_on_output;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : kStopSignals) sigaction(sig, &sa, nullptr);
+  }
+
   // Loop thread. Every client sends logout and closes; watch() finishes once all have stopped.
+  // From here on, a stdout nobody reads holds the end up for drain_timeout at most.
   void shutdown(const std::string& why) {
     if (shutting_down_) return;
     shutting_down_ = true;
     end_reason_ = why;
+    writer_.abandon_after(
+        std::chrono::milliseconds(static_cast<int64_t>(options_.drain_timeout * 1000)));
     for (auto& c : clients_) c->stop();
   }
 
   void watch() {
     bool all_stopped = true;
+    if (writer_.error() != 0 && !shutting_down_) {
+      shutdown(writer_.error() == EPIPE ? "stdout closed by its reader" : "cannot write to stdout");
+    }
     for (auto& c : clients_) {
       if (!c->failure().empty() && !shutting_down_) shutdown("connection failed");
       all_stopped = all_stopped && c->stopped();
@@ -182,7 +280,7 @@ class App {
   }
 
   int summarize() {
-    std::fflush(stdout);
+    printer_.caught_up();  // bounded by the drain timeout, like every write after shutdown
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     uint64_t delivered = std::min<uint64_t>(
@@ -193,27 +291,49 @@ class App {
       reconnects += c->reconnects();
       if (failure.empty() && !c->failure().empty()) failure = c->failure();
     }
+    const int write_error = writer_.error();
+    std::string ended = !failure.empty() ? "connection failed" : end_reason_;
+    if (write_error != 0 && ended.rfind("SIG", 0) != 0) {
+      ended = write_error == EPIPE ? "stdout closed by its reader" : "cannot write to stdout";
+    }
     std::fprintf(stderr,
                  "douyu_danmaku: %llu messages from %zu room(s) in %.3f s (%.0f msg/s), "
                  "%llu reconnects; ended: %s\n",
                  static_cast<unsigned long long>(delivered), clients_.size(), secs,
                  secs > 0 ? static_cast<double>(delivered) / secs : 0.0,
-                 static_cast<unsigned long long>(reconnects),
-                 failure.empty() ? end_reason_.c_str() : "connection failed");
+                 static_cast<unsigned long long>(reconnects), ended.c_str());
     if (options_.decode == danmaku::Decode::kTyped) {
       std::fprintf(stderr, "douyu_danmaku: typed views checksum %llu\n",
                    static_cast<unsigned long long>(typed_.checksum()));
     }
+    int status = 0;
     if (!failure.empty()) {
       std::fprintf(stderr,
                    "douyu_danmaku: cannot keep a connection to %s:%u (reconnect is off): %s\n",
                    options_.host.c_str(), options_.port, failure.c_str());
-      return 1;
+      status = 1;
     }
-    return 0;
+    const auto lost = static_cast<unsigned long long>(writer_.lost_lines());
+    if (write_error == EPIPE) {
+      // The reader left (`| head`): a normal end, like --max-messages.
+      std::fprintf(stderr, "douyu_danmaku: stdout closed by its reader; %llu line(s) not written\n",
+                   lost);
+    } else if (write_error != 0) {
+      std::fprintf(stderr, "douyu_danmaku: cannot write to stdout: %s; %llu line(s) lost\n",
+                   std::strerror(write_error), lost);
+      status = 1;
+    } else if (lost > 0) {
+      std::fprintf(stderr,
+                   "douyu_danmaku: stdout was not being read: %llu line(s) lost (gave up on it: "
+                   "--drain-timeout=%g s, or a second signal)\n",
+                   lost, options_.drain_timeout);
+      status = 1;
+    }
+    return status;
   }
 
   danmaku::Options options_;
+  danmaku::LineWriter writer_;
   Printer printer_;
   TypedSink typed_;
   Loop loop_;
@@ -228,9 +348,26 @@ class App {
   std::chrono::steady_clock::time_point started_;
 };
 
+// Descriptors 0, 1 and 2 must be open before anything else is: otherwise the first socket would
+// become "stdout". Closed ones are reserved with /dev/null; returns whether stdout was closed.
+bool reserve_standard_descriptors() {
+  bool stdout_closed = false;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    stdout_closed = stdout_closed || fd == STDOUT_FILENO;
+    const int null = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (null >= 0 && null != fd) {
+      ::dup2(null, fd);
+      ::close(null);
+    }
+  }
+  return stdout_closed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool stdout_closed = reserve_standard_descriptors();
   std::vector<std::string> args(argv + 1, argv + argc);
   danmaku::ParseResult parsed = danmaku::parse_options(args);
   if (parsed.help) {
@@ -243,6 +380,14 @@ int main(int argc, char** argv) {
                  "--help lists them\n",
                  parsed.error.c_str());
     return 2;
+  }
+  for (const std::string& w : parsed.warnings)
+    std::fprintf(stderr, "douyu_danmaku: warning: %s\n", w.c_str());
+  if (stdout_closed && parsed.options->output != danmaku::Output::kNone) {
+    std::fprintf(stderr,
+                 "douyu_danmaku: stdout is closed: nowhere to write the messages (give it a file "
+                 "or /dev/null, or use --output=none)\n");
+    return 1;
   }
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);

@@ -15,7 +15,7 @@ enum class Output { kText, kJsonl, kNone };
 enum class Decode { kFields, kTyped };
 
 struct Options {
-  std::vector<std::string> rooms;  // --room=ID, repeatable or comma-separated
+  std::vector<std::string> rooms;  // --room=ID, repeatable or comma-separated; each id once
   std::string host = "openbarrage.douyutv.com";
   uint16_t port = 8601;
   bool demo = false;        // run the simulator in-process on a free loopback port
@@ -25,16 +25,24 @@ struct Options {
   std::set<std::string> types;  // empty: all
   uint64_t max_messages = 0;    // 0: no limit
   double duration = 0;          // seconds; 0: no limit
-  double heartbeat = 45;        // seconds
+  double heartbeat = 45;        // seconds, kMinHeartbeat .. kMaxHeartbeat
+  double drain_timeout = 2;     // seconds a stuck stdout may hold up the end of the run
   bool reconnect = true;
   bool stats = false;
   Decode decode = Decode::kFields;  // kTyped: every message also goes through its typed view
 };
 
+// Ranges of the numeric flags: values outside them (or that no clock can hold) are usage errors.
+inline constexpr double kMinHeartbeat = 0.1, kMaxHeartbeat = 86400;  // --heartbeat
+inline constexpr double kMinDuration = 0.001, kMaxDuration = 1e9;    // --duration (or 0)
+inline constexpr double kMaxDemoRate = 1e6;                          // --demo-rate
+inline constexpr double kMaxDrainTimeout = 3600;                     // --drain-timeout
+
 // The outcome of parsing: options, or a usage error (exit 2), or --help (exit 0).
 struct ParseResult {
   std::optional<Options> options;
-  std::string error;  // non-empty: usage error
+  std::string error;                  // non-empty: usage error
+  std::vector<std::string> warnings;  // e.g. a room given twice (merged)
   bool help = false;
 };
 

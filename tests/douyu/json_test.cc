@@ -17,18 +17,61 @@ void expect_valid(const std::string& json) {
   EXPECT_TRUE(v.validate()) << v.error() << " in " << json;
 }
 
-TEST(JsonTest, MessageIsOneObjectOfStringsInWireOrderWithDuplicates) {
-  const Message m("type@=chatmsg/rid@=1/txt@=你好 😀/rid@=2/");
-  EXPECT_EQ(to_json(m), R"({"type":"chatmsg","rid":"1","txt":"你好 😀","rid":"2"})");
+TEST(JsonTest, MessageIsOneObjectOfStringsInWireOrder) {
+  const Message m("type@=chatmsg/rid@=9999/txt@=你好 😀/");
+  EXPECT_EQ(to_json(m), R"({"type":"chatmsg","rid":"9999","txt":"你好 😀"})");
   expect_valid(to_json(m));
   EXPECT_EQ(to_json(Message("")), "{}");
+}
+
+// JSON readers disagree on repeated names (jq and Python keep the last); Message::get, type(),
+// the typed views and --types take the first. The JSON line carries each key once: the first.
+TEST(JsonTest, RepeatedKeysAppearOnceWithTheirFirstValueAsMessageGet) {
+  const Message m("type@=uenter/nn@=a/type@=chatmsg/txt@=spoof/rid@=1/rid@=2/nn@=b/");
+  EXPECT_EQ(to_json(m), R"({"type":"uenter","nn":"a","txt":"spoof","rid":"1"})");
+  EXPECT_EQ(m.type(), "uenter");
+  const auto members = JsonValidator::flat_object(to_json(m));
+  ASSERT_TRUE(members.has_value());
+  for (const auto& [key, value] : *members) EXPECT_EQ(value, m.get(key)) << key;
+  // A leading repeat, an empty key repeated, and more fields than the linear scan handles.
+  EXPECT_EQ(to_json(Message("@=x/@=y/k@=1/")), R"({"":"x","k":"1"})");
+  std::string many;
+  for (int i = 0; i < 100; ++i)
+    many += "k" + std::to_string(i % 40) + "@=" + std::to_string(i) + "/";
+  const auto big = JsonValidator::flat_object(to_json(Message(many)));
+  ASSERT_TRUE(big.has_value());
+  ASSERT_EQ(big->size(), 40u);
+  EXPECT_EQ((*big)[39], (std::pair<std::string, std::string>("k39", "39")));
+}
+
+// Two distinct ill-formed keys encode alike (U+FFFD): still one member.
+TEST(JsonTest, KeysThatEncodeAlikeAppearOnce) {
+  const Message m("\xff@=1/\xfe@=2/");
+  const auto members = JsonValidator::flat_object(to_json(m));
+  ASSERT_TRUE(members.has_value());
+  ASSERT_EQ(members->size(), 1u);
+  EXPECT_EQ((*members)[0].second, "1");
 }
 
 TEST(JsonTest, EscapesQuotesBackslashesAndControlCharacters) {
   EXPECT_EQ(json_quote("a\"b\\c"), R"("a\"b\\c")");
   EXPECT_EQ(json_quote("\n\r\t\b\f"), R"("\n\r\t\b\f")");
-  EXPECT_EQ(json_quote(std::string("\0\x01\x1f\x7f", 4)), "\"\\u0000\\u0001\\u001f\x7f\"");
+  EXPECT_EQ(json_quote(std::string("\0\x01\x1f\x7f", 4)), "\"\\u0000\\u0001\\u001f\\u007f\"");
   EXPECT_EQ(json_quote("/"), "\"/\"");
+}
+
+// What a terminal obeys never appears raw: ESC, BEL, DEL, C1 (U+009B is CSI), bidi overrides.
+TEST(JsonTest, TerminalControlsAreEscapedAndDecodeBackUnchanged) {
+  const std::string evil =
+      "evil\x1b]0;pwned\x07\x1b[2J\x7f\xc2\x9b"
+      "31m\xe2\x80\xae"
+      "abc\xe2\x81\xa6";
+  const std::string q = json_quote(evil);
+  EXPECT_EQ(q, R"("evil\u001b]0;pwned\u0007\u001b[2J\u007f\u009b31m\u202eabc\u2066")");
+  EXPECT_EQ(JsonValidator::string_literal(q), evil);
+  // Neighbours of the escaped ranges stay as they are.
+  EXPECT_EQ(json_quote("\xc2\xa0\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xaa"),
+            "\"\xc2\xa0\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xaa\"");
 }
 
 TEST(JsonTest, InvalidUtf8BecomesReplacementCharacters) {

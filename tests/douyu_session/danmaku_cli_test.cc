@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -65,12 +67,72 @@ TEST(DanmakuOptions, UsageErrors) {
                                              {"--room=1", "--max-messages"},  // missing value
                                              {"--room=1", "--demo=yes"},      // switch with a value
                                              {"--room=1", "--heartbeat=0"},   // zero interval
-                                             {"room=1"}}) {                   // not a flag
+                                             {"--room=1", "--port= 80"},      // not digits
+                                             {"--room=1", "--max-messages=-1"},
+                                             {"room=1"}}) {  // not a flag
     auto r = parse_options(args);
     EXPECT_FALSE(r.options) << "accepted: " << (args.empty() ? "(nothing)" : args.back());
     EXPECT_FALSE(r.error.empty());
   }
   EXPECT_TRUE(parse_options({"--help"}).help);
+}
+
+// Item 5: a heartbeat that floods the server (1 ms) or overflows the millisecond conversion.
+TEST(DanmakuOptions, HeartbeatOutsideATenthOfASecondToADayIsAUsageError) {
+  for (const char* ok : {"0.1", "1", "45", "86400"}) {
+    auto r = parse_options({"--room=1", std::string("--heartbeat=") + ok});
+    ASSERT_TRUE(r.options) << ok << ": " << r.error;
+  }
+  for (const char* bad :
+       {"0", "0.001", "0.0999", "86400.5", "1e300", "-1", "nan", "inf", "1e-400"}) {
+    auto r = parse_options({"--room=1", std::string("--heartbeat=") + bad});
+    EXPECT_FALSE(r.options) << bad;
+    EXPECT_NE(r.error.find("--heartbeat"), std::string::npos) << r.error;
+  }
+  EXPECT_NE(parse_options({"--room=1", "--heartbeat=0.01"}).error.find("0.1 .. 86400"),
+            std::string::npos);
+}
+
+// Item 7: values no clock can hold are usage errors, for every numeric flag.
+TEST(DanmakuOptions, NumbersTheClockOrTheTypeCannotHoldAreUsageErrors) {
+  for (std::vector<std::string> bad :
+       std::vector<std::vector<std::string>>{{"--duration=1e300"},
+                                             {"--duration=1e10"},
+                                             {"--duration=inf"},
+                                             {"--duration=1e-300"},
+                                             {"--duration=-0.5"},
+                                             {"--duration=0x"},
+                                             {"--demo-rate=1e300"},
+                                             {"--demo-rate=-1"},
+                                             {"--max-messages=18446744073709551616"},
+                                             {"--max-messages=1e3"},
+                                             {"--demo-flood=99999999999999999999"},
+                                             {"--port=65536"},
+                                             {"--port=+80"},
+                                             {"--drain-timeout=1e9"},
+                                             {"--drain-timeout=-1"}}) {
+    bad.insert(bad.begin(), "--room=1");
+    auto r = parse_options(bad);
+    EXPECT_FALSE(r.options) << "accepted: " << bad.back();
+  }
+  auto r = parse_options({"--room=1", "--duration=1e9", "--demo-rate=1000000",
+                          "--max-messages=18446744073709551615", "--duration=0"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->duration, 0);
+  EXPECT_EQ(r.options->max_messages, UINT64_MAX);
+  EXPECT_NE(parse_options({"--room=1", "--duration=1e300"}).error.find("0.001 .. 1e+09"),
+            std::string::npos);
+}
+
+// Item 10: a room given twice (also as 007 and 7) is one connection, with a warning.
+TEST(DanmakuOptions, RepeatedRoomsAreMergedWithAWarning) {
+  auto r = parse_options({"--room=1,1", "--room=1", "--room=7,2", "--room=007"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->rooms, (std::vector<std::string>{"1", "7", "2"}));
+  ASSERT_EQ(r.warnings.size(), 2u);
+  EXPECT_EQ(r.warnings[0], "room 1 given 3 times: connecting to it once");
+  EXPECT_EQ(r.warnings[1], "room 7 given 2 times: connecting to it once");
+  EXPECT_TRUE(parse_options({"--room=1,2"}).warnings.empty());
 }
 
 TEST(DanmakuFormat, ChatLine) {
@@ -91,10 +153,62 @@ TEST(DanmakuFormat, UnknownTypeShowsItsFields) {
   EXPECT_EQ(danmaku::format_text("5", m, false), "[5] qausrespond x=1 y=2\n");
 }
 
-TEST(DanmakuFormat, JsonlKeepsWireOrder) {
+TEST(DanmakuFormat, JsonlKeepsWireOrderAndTheFirstOfARepeatedKey) {
   asyncore::douyu::Message m("type@=chatmsg/rid@=1/rid@=2/txt@=\"q\"/");
   EXPECT_EQ(danmaku::format_jsonl(m),
-            "{\"type\":\"chatmsg\",\"rid\":\"1\",\"rid\":\"2\",\"txt\":\"\\\"q\\\"\"}\n");
+            "{\"type\":\"chatmsg\",\"rid\":\"1\",\"txt\":\"\\\"q\\\"\"}\n");
+}
+
+// Item 9: one rule everywhere — the first occurrence of a key wins (Message::get's rule).
+TEST(DanmakuFormat, RepeatedTypeIsTheFirstInTextAndJsonAlike) {
+  asyncore::douyu::Message m("type@=uenter/nn@=a/type@=chatmsg/txt@=spoof/level@=3/");
+  EXPECT_EQ(danmaku::format_jsonl(m), R"({"type":"uenter","nn":"a","txt":"spoof","level":"3"})"
+                                      "\n");
+  EXPECT_EQ(danmaku::format_text("1", m, false), "[1] -> a (lv 3) entered\n");
+  asyncore::douyu::Message other("type@=qausrespond/x@=1/type@=chatmsg/x@=2/");
+  EXPECT_EQ(danmaku::format_text("5", other, false), "[5] qausrespond x=1\n");
+}
+
+// Item 11: nothing from the wire reaches a terminal as a control; the CLI's colours remain.
+TEST(DanmakuFormat, TextNeutralisesTerminalControlsFromTheWire) {
+  asyncore::douyu::Message m(
+      "type@=chatmsg/nn@=evil\x1b]0;pwned\x07\x1b[2J/txt@=a\x7f\xc2\x9b"
+      "31mb\xe2\x80\xae"
+      "c\x9b\x01/"
+      "level@=1/col@=1/");
+  const std::string plain = danmaku::format_text("1", m, false);
+  EXPECT_EQ(
+      plain,
+      "[1] <lv 1> evil\\x1b]0;pwned\\x07\\x1b[2J: a\\x7f\\x9b31mb\\u202ec\xEF\xBF\xBD\\x01\n");
+  const std::string colored = danmaku::format_text("1", m, true);
+  for (size_t i = 0; i < colored.size(); ++i) {
+    const auto c = static_cast<unsigned char>(colored[i]);
+    if (c == 0x1b) {
+      EXPECT_EQ(colored[i + 1], '[');  // a colour of ours: ESC [ digits ; m
+      size_t j = i + 2;
+      while (j < colored.size() &&
+             (std::isdigit(static_cast<unsigned char>(colored[j])) || colored[j] == ';')) {
+        ++j;
+      }
+      EXPECT_EQ(colored[j], 'm') << colored.substr(i);
+    } else {
+      EXPECT_TRUE(c >= 0x20 || c == '\n') << "byte " << int(c) << " at " << i;
+    }
+  }
+  EXPECT_NE(colored.find("\033[31m"), std::string::npos);  // the chat colour is kept
+  // Printable Unicode and tabs/newlines (made spaces) stay readable.
+  std::string out;
+  danmaku::append_sanitized(out, "主播\t好\n👋\xc2\xa0");
+  EXPECT_EQ(out, "主播 好 👋\xc2\xa0");
+}
+
+TEST(DanmakuFormat, JsonlEscapesTerminalControlsToo) {
+  asyncore::douyu::Message m(
+      "type@=chatmsg/nn@=evil\x1b]0;pwned\x07\x1b[2J/txt@=\xc2\x9b\xe2\x80\xae/");
+  const std::string line = danmaku::format_jsonl(m);
+  EXPECT_EQ(line,
+            R"({"type":"chatmsg","nn":"evil\u001b]0;pwned\u0007\u001b[2J","txt":"\u009b\u202e"})"
+            "\n");
 }
 
 // ---------------------------------------------------------------- the binary

@@ -1,0 +1,64 @@
+// output.h — douyu_danmaku's stdout: whole lines, buffered, written with write(2) so that a
+// stuck, closed or full output can never hang or silently mislead the program.
+//
+//   * Lines are kept in a buffer and written when the caller says it has caught up (flush()), or
+//     when 64 KiB are waiting: a pipe gets every line as soon as the worker is idle.
+//   * A write waits in poll() slices of 100 ms, at most PIPE_BUF bytes at a time, so a reader that
+//     stops reading blocks the writer but never beyond abandon(): after the deadline given there
+//     (or at once, after abandon_now(), which is async-signal-safe), pending and later lines are
+//     dropped and counted in lost_lines().
+//   * A failed write (EPIPE, ENOSPC, EIO, ...) drops the buffer, keeps the errno in error(), and
+//     counts every line not written from then on as lost.
+// Thread-safe: several rooms' worker threads write through one LineWriter.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace danmaku {
+
+class LineWriter {
+ public:
+  explicit LineWriter(int fd) : fd_(fd) {}
+  LineWriter(const LineWriter&) = delete;
+  LineWriter& operator=(const LineWriter&) = delete;
+
+  // Appends one line (with its '\n'); writes when `flush_now` or when the buffer is large.
+  void write_line(std::string_view line, bool flush_now);
+  // Writes what is buffered (waits while the reader does not read, up to the abandon deadline).
+  void flush();
+
+  // From now on, a write that waits gives up once `grace` has passed (shutdown).
+  void abandon_after(std::chrono::milliseconds grace);
+  // A write that waits gives up at once. Async-signal-safe (a lock-free atomic store).
+  void abandon_now() { abandon_now_.store(true, std::memory_order_relaxed); }
+
+  // 0 until a write failed; then its errno.
+  int error() const { return error_.load(std::memory_order_acquire); }
+  // Lines not written: dropped after a write error or once abandoned.
+  uint64_t lost_lines() const { return lost_lines_.load(std::memory_order_relaxed); }
+  uint64_t written_lines() const { return written_lines_.load(std::memory_order_relaxed); }
+  // False when a write has been holding the output up for all of `patience` (a reader that does
+  // not read); true as soon as no write is in progress.
+  bool idle_within(std::chrono::milliseconds patience);
+
+ private:
+  void drain_locked();
+  bool abandoned() const;
+  void lose_buffer_locked();
+
+  const int fd_;
+  std::timed_mutex mutex_;  // held by the writer for a whole write
+  std::string buffer_;      // guarded by mutex_
+  std::atomic<int> error_{0};
+  std::atomic<bool> abandon_now_{false};
+  std::atomic<int64_t> abandon_at_ns_{INT64_MAX};  // steady_clock, since its epoch
+  std::atomic<uint64_t> lost_lines_{0};
+  std::atomic<uint64_t> written_lines_{0};
+};
+
+}  // namespace danmaku

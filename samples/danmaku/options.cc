@@ -107,7 +107,8 @@ Exit status: 0 normal end (N messages, duration, SIGINT/SIGTERM/SIGHUP; logout i
                and every line written), and also when the reader of stdout goes away (EPIPE,
                e.g. `| head`): the run ends quietly, like --max-messages;
              1 cannot connect (or connection lost) with --noreconnect; a write to stdout failed
-               (e.g. a full disk: the error is named); stdout is closed (>&-) while there is
+               (e.g. a full disk: the error is named); lines were lost because stdout was not
+               read within --drain-timeout of the end; stdout is closed (>&-) while there is
                output to write (--output=none runs without it); a room cannot be started
                (e.g. no more threads: ulimit -u);
              2 usage error (unknown flag, bad or out-of-range value).

@@ -76,8 +76,15 @@ void AsyncChat::handle_read() {
 
 void AsyncChat::process_input() {
   // asynchat's handle_read() loop. Indices are advanced *before* each callback, so a callback may
-  // change the terminator, discard_buffers() or close() and the loop sees the new state.
-  while (in_begin_ < in_end_) {
+  // change the terminator, discard_buffers() or close() and the loop sees the new state. Once a
+  // callback closed the dispatcher, the rest of the input is dropped unprocessed: a closed
+  // dispatcher receives no further events (asynchat would go on calling found_terminator()).
+  auto closed = [this] {
+    if (is_open()) return false;
+    in_begin_ = in_end_ = 0;
+    return true;
+  };
+  while (in_begin_ < in_end_ && !closed()) {
     std::string_view buf(in_.get() + in_begin_, in_end_ - in_begin_);
     const size_t lb = buf.size();
     if (terminator_.collects_all()) {
@@ -92,6 +99,7 @@ void AsyncChat::process_input() {
       } else {
         in_begin_ += n;
         collect_incoming_data(buf.substr(0, n));
+        if (closed()) break;
         set_terminator_count(0);
         found_terminator();
       }
@@ -104,6 +112,7 @@ void AsyncChat::process_input() {
         in_begin_ += index + term.size();
         // asynchat does not report the empty string ("source of subtle bugs").
         if (index > 0) collect_incoming_data(buf.substr(0, index));
+        if (closed()) break;
         found_terminator();
       } else if (size_t prefix = find_prefix_at_end(buf, term); prefix != 0) {
         // The buffer ends with the start of the terminator: keep that part for the next read.

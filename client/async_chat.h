@@ -5,11 +5,16 @@
 //   * a byte string — set_terminator("\r\n"): the bytes are consumed, not collected; a terminator
 //     split across two reads is still found (asynchat's find_prefix_at_end case);
 //   * a byte count — set_terminator(n): collects exactly n bytes, counting down across
-//     reads (get_terminator().count shows what is left), then calls found_terminator();
+//     reads (get_terminator().count shows what is left), then calls found_terminator(). Once it
+//     fires the count is 0, which means "collect everything" (as in asynchat): found_terminator()
+//     must set the next terminator, or every later byte goes to collect_incoming_data() and
+//     found_terminator() is not called again;
 //   * none — set_terminator(std::nullopt) (or "" or a count of 0): everything is collected and
 //     found_terminator() is never called.
 // found_terminator() may change the terminator; the rest of the buffered input is then split by
-// the new one, as asynchat does.
+// the new one, as asynchat does. Once collect_incoming_data() or found_terminator() closes the
+// dispatcher, the rest of the buffered input is dropped: no further callback runs (asynchat would
+// go on splitting it).
 //
 // Output is a FIFO of byte strings, Producers and a close marker: push(data),
 // push_with_producer(producer), close_when_done(). Data is written in order as the socket takes

@@ -4,6 +4,8 @@
 #include <event2/event.h>
 #include <event2/util.h>
 #include <glog/logging.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +16,7 @@
 #include <typeinfo>
 
 #include "core/exception_text.h"
+#include "core/thread_check.h"
 
 namespace asyncore {
 
@@ -69,12 +72,15 @@ void Dispatcher::guarded(Fn&& fn) {
 }
 
 void Dispatcher::create_socket(int family, int type) {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::create_socket");
   int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw_errno(errno, "socket(family " + std::to_string(family) + ")");
   attach(Socket(fd), true);
+  unstarted_stream_ = type == SOCK_STREAM;
 }
 
 void Dispatcher::set_socket(Socket sock) {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::set_socket");
   int fd = sock.fd();
   set_nonblocking_cloexec(fd);
   attach(std::move(sock), true);
@@ -86,7 +92,7 @@ void Dispatcher::set_socket(Socket sock) {
     addr_ = Address(reinterpret_cast<sockaddr*>(&ss), len);
   } else if (errno != ENOTCONN && errno != EINVAL) {
     int err = errno;
-    close();
+    Dispatcher::close();  // may run in a constructor: no virtual call
     throw_errno(err, "getpeername on adopted socket");
   }
 }
@@ -101,7 +107,9 @@ void Dispatcher::set_file(Socket fd) {
 }
 
 void Dispatcher::attach(Socket sock, bool is_socket) {
-  if (fd_ >= 0) close();  // asyncore replaces the socket; the old one is closed
+  // asyncore replaces the socket; the old one is closed. Not the virtual close(): this is a
+  // replacement, not the dispatcher closing (and attach() may run in a constructor).
+  if (fd_ >= 0) Dispatcher::close();
   event_ = event_new(loop_.base(), sock.fd(), EV_PERSIST, &Dispatcher::on_event, this);
   if (event_ == nullptr)
     throw std::runtime_error("event_new() failed for fd " + std::to_string(sock.fd()));
@@ -109,6 +117,8 @@ void Dispatcher::attach(Socket sock, bool is_socket) {
   is_socket_ = is_socket;
   always_ready_ = false;
   disconnect_errno_ = 0;
+  connect_failed_ = false;
+  unstarted_stream_ = false;
   armed_ = 0;
   if (!in_map_) loop_.add_channel(this);
   keep_alive_while_open();
@@ -119,14 +129,34 @@ void Dispatcher::keep_alive_while_open() {
   self_ = weak_from_this().lock();  // empty for dispatchers not owned by a shared_ptr
 }
 
-void Dispatcher::set_reuse_addr() {
-  int one = 1;
-  if (::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
-    throw_errno(errno, "setsockopt(SO_REUSEADDR)");
+void Dispatcher::set_reuse_addr() { set_socket_option(SOL_SOCKET, SO_REUSEADDR, 1); }
+
+void Dispatcher::set_socket_option(int level, int name, int value) {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::set_socket_option");
+  if (::setsockopt(fd_, level, name, &value, sizeof value) != 0) {
+    throw_errno(errno, "setsockopt(level " + std::to_string(level) + ", option " +
+                           std::to_string(name) + ", value " + std::to_string(value) + ") on " +
+                           repr());
   }
 }
 
+int Dispatcher::get_socket_option(int level, int name) const {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::get_socket_option");
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (::getsockopt(fd_, level, name, &value, &len) != 0) {
+    throw_errno(errno, "getsockopt(level " + std::to_string(level) + ", option " +
+                           std::to_string(name) + ") on " + repr());
+  }
+  return value;
+}
+
+void Dispatcher::set_tcp_nodelay(bool on) {
+  set_socket_option(IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0);
+}
+
 void Dispatcher::bind(const Address& addr) {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::bind");
   addr_ = addr;
   if (::bind(fd_, addr.sockaddr_ptr(), addr.length()) != 0) {
     throw_errno(errno, "bind to " + addr.to_string());
@@ -134,30 +164,51 @@ void Dispatcher::bind(const Address& addr) {
 }
 
 void Dispatcher::listen(int backlog) {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::listen");
   accepting_ = true;
+  unstarted_stream_ = false;
   if (::listen(fd_, backlog) != 0) throw_errno(errno, "listen on " + addr_.to_string());
 }
 
+void Dispatcher::fail_connect(int err) {
+  connecting_ = false;
+  connect_failed_ = true;
+  disconnect_errno_ = err;  // handle_close() after handle_error() can tell why
+  throw_errno(err, "connect to " + addr_.to_string());
+}
+
 void Dispatcher::connect(const Address& addr) {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::connect");
   connected_ = false;
   connecting_ = true;
+  connect_failed_ = false;
+  unstarted_stream_ = false;
   addr_ = addr;
   if (::connect(fd_, addr.sockaddr_ptr(), addr.length()) == 0) return;  // loop reports it
   int err = errno;
   if (err == EINPROGRESS || err == EALREADY || err == EWOULDBLOCK || err == EISCONN) return;
-  connecting_ = false;
-  throw_errno(err, "connect to " + addr.to_string());
+  fail_connect(err);
 }
 
 void Dispatcher::connect(const std::string& host, uint16_t port) {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::connect");
   if (auto numeric = Address::parse(host, port)) {
     if (fd_ < 0) create_socket(numeric->family());
     connect(*numeric);
     return;
   }
+  // First, as it may throw: nothing below may be left half done (a held loop, a leaked lookup).
+  evdns_base* dns = loop_.dns();
   cancel_dns();
   connected_ = false;
   connecting_ = true;
+  connect_failed_ = false;
+  // A socket from create_socket() stays unwatched until the lookup answers: an unconnected TCP
+  // socket polls as EPOLLOUT|EPOLLHUP, which would run handle_connect() before any connect.
+  if (fd_ >= 0 && armed_ != 0 && !always_ready_) {
+    event_del(event_);
+    armed_ = 0;
+  }
   auto* lookup = new DnsLookup{this, host, port, &loop_};
   dns_lookup_ = lookup;
   // In the map while the lookup is pending (it is open): close_all() and ~Loop reach it.
@@ -169,7 +220,7 @@ void Dispatcher::connect(const std::string& host, uint16_t port) {
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_protocol = IPPROTO_TCP;
   std::string service = std::to_string(port);
-  auto* request = evdns_getaddrinfo(loop_.dns(), host.c_str(), service.c_str(), &hints,
+  auto* request = evdns_getaddrinfo(dns, host.c_str(), service.c_str(), &hints,
                                     &Dispatcher::on_resolved, lookup);
   // NULL: the callback already ran (answered from /etc/hosts, or failed at once).
   if (request != nullptr && dns_lookup_ == lookup) dns_request_ = request;
@@ -190,13 +241,15 @@ void Dispatcher::on_resolved(int result, evutil_addrinfo* res, void* arg) {
   d->guarded([&] {
     if (result != 0 || res == nullptr) {
       d->connecting_ = false;
+      d->connect_failed_ = true;
       throw std::runtime_error("cannot resolve host '" + lookup->host + "' (port " +
                                std::to_string(lookup->port) + "): " + evutil_gai_strerror(result));
     }
     Address addr(res->ai_addr, static_cast<socklen_t>(res->ai_addrlen));
     evutil_freeaddrinfo(res);
     res = nullptr;
-    if (d->fd_ >= 0 && Address::local_of(d->fd_).family() != addr.family()) d->close();
+    // The socket of the wrong family is replaced, not closed as far as the subclass can tell.
+    if (d->fd_ >= 0 && Address::local_of(d->fd_).family() != addr.family()) d->Dispatcher::close();
     if (d->fd_ < 0) d->create_socket(addr.family());
     d->connect(addr);
   });
@@ -224,6 +277,7 @@ void Dispatcher::cancel_dns() {
 }
 
 std::optional<std::pair<Socket, Address>> Dispatcher::accept() {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::accept");
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -236,6 +290,7 @@ std::optional<std::pair<Socket, Address>> Dispatcher::accept() {
 }
 
 size_t Dispatcher::send(const void* data, size_t size) {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::send");
   ssize_t n = is_socket_ ? ::send(fd_, data, size, MSG_NOSIGNAL) : ::write(fd_, data, size);
   if (n >= 0) return static_cast<size_t>(n);
   int err = errno;
@@ -249,6 +304,7 @@ size_t Dispatcher::send(const void* data, size_t size) {
 }
 
 ssize_t Dispatcher::recv(void* buffer, size_t size) {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::recv");
   ssize_t n = is_socket_ ? ::recv(fd_, buffer, size, 0) : ::read(fd_, buffer, size);
   if (n > 0) return n;
   if (n == 0) {
@@ -275,6 +331,7 @@ std::string Dispatcher::recv(size_t size) {
 }
 
 void Dispatcher::close() {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::close");
   connected_ = false;
   accepting_ = false;
   connecting_ = false;
@@ -295,7 +352,10 @@ void Dispatcher::close() {
 // ---------------------------------------------------------------- the loop's side
 
 void Dispatcher::update_interest() {
-  if (fd_ < 0) return;  // a connect(host, port) lookup is pending: no socket to ask about yet
+  // No socket yet, or a connect(host, port) lookup is pending: nothing to watch before the connect
+  // starts (connect() disarmed a socket made by create_socket()).
+  // A stream socket from create_socket() waits for connect()/listen() too (see create_socket()).
+  if (fd_ < 0 || dns_lookup_ != nullptr || unstarted_stream_) return;
   short want = 0;
   const uint64_t generation = generation_;
   // readable()/writable() are user code: an exception goes to handle_error(), as from a handler.
@@ -370,10 +430,7 @@ void Dispatcher::handle_connect_event() {
   int err = 0;
   socklen_t len = sizeof err;
   if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  if (err != 0) {
-    connecting_ = false;
-    throw_errno(err, "connect to " + addr_.to_string());
-  }
+  if (err != 0) fail_connect(err);
   // The socket is connected whatever handle_connect() does, unless it closes the dispatcher (or
   // replaces its socket): then the state belongs to the new registration and is left alone.
   const uint64_t generation = generation_;

@@ -20,9 +20,25 @@
 //     valid until the end of the turn, and a closed dispatcher receives no further events, even
 //     if its fd number is reused by a new dispatcher in the same turn.
 //   * Do not `delete` a dispatcher from inside its own handler; close() it.
+//   * close() is virtual, as in Python: Loop::close_all(), the default handle_close() (and so the
+//     default handle_error()) and AsyncChat's handle_close() call the subclass's override. An
+//     override must call Dispatcher::close(). ~Dispatcher never calls it (no virtual call from a
+//     destructor): it tears the socket down itself.
 //
-// THREADS: every method runs on the loop's thread. To act from another thread use
-// Loop::call_soon_threadsafe().
+// CALLBACKS that outlive the current handler (timers, call_soon_threadsafe(), a callback handed
+// to another object) must not capture a reference to a stack variable, nor a dispatcher the map
+// owns by `this` unless something guarantees it is still alive when they run:
+//   * a map-owned (make_dispatcher) dispatcher: capture a std::weak_ptr and lock it —
+//       loop().call_later(5, [weak = weak_from_this()] { if (auto self = weak.lock()) ...; });
+//     (weak_from_this() gives a weak_ptr<Dispatcher>; std::static_pointer_cast the lock() result);
+//   * `this` is fine for a timer the dispatcher cancels in its close() override and destructor,
+//     since a cancelled timer never runs — the loop thread both runs and cancels it.
+//
+// THREADS: every method runs on the loop's thread (see loop.h, THREADS). To act from another
+// thread use Loop::call_soon_threadsafe(). With thread checks compiled in (debug builds, the
+// sanitizer builds), the socket operations below LOG(FATAL) when called from another thread
+// while the loop runs, e.g. "Dispatcher::send called from thread X while the loop runs on thread
+// Y".
 //
 // Differences from asyncore, each deliberate:
 //   * handle_connect() always runs from the loop, never from inside connect(), because connect()
@@ -44,6 +60,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "core/address.h"
@@ -68,7 +85,10 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   Dispatcher& operator=(const Dispatcher&) = delete;
 
   // ---- socket operations (asyncore names) ----
-  // Creates a non-blocking, close-on-exec socket and puts this dispatcher in the map.
+  // Creates a non-blocking, close-on-exec socket and puts this dispatcher in the map. A stream
+  // socket is not watched until connect() or listen() starts (an unconnected TCP socket polls as
+  // EPOLLOUT|EPOLLHUP: asyncore would run handle_connect()/handle_read() on a socket that never
+  // connected); other types (UDP) are watched at once.
   void create_socket(int family = AF_INET, int type = SOCK_STREAM);
   // Adopts `sock` (made non-blocking); connected is set when it has a peer.
   void set_socket(Socket sock);
@@ -79,7 +99,9 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   void connect(const Address& addr);
   // Resolves `host` asynchronously (evdns; numeric hosts skip the lookup), creates a socket of the
   // resolved family if there is none, and connects. A failed lookup reaches handle_error() with
-  // a std::runtime_error naming host and port.
+  // a std::runtime_error naming host and port. A socket made earlier with create_socket() (the
+  // asyncore idiom) is not watched while the lookup is pending: no handler runs for it before
+  // the connect has started.
   void connect(const std::string& host, uint16_t port);
   // One accept(); nullopt when there is nothing to accept now (EWOULDBLOCK, ECONNABORTED).
   std::optional<std::pair<Socket, Address>> accept();
@@ -92,8 +114,16 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   ssize_t recv(void* buffer, size_t size);
   // asyncore's recv(n) -> bytes: "" at end of stream or when nothing is there.
   std::string recv(size_t size);
-  // Removes the dispatcher from the map and closes the socket. Idempotent.
-  void close();
+  // Removes the dispatcher from the map and closes the socket. Idempotent. Virtual (see
+  // OWNERSHIP); an override must call Dispatcher::close().
+  virtual void close();
+
+  // setsockopt(level, name, value) with an int value; throws std::system_error naming the option.
+  void set_socket_option(int level, int name, int value);
+  // getsockopt() of an int option; throws std::system_error naming the option.
+  int get_socket_option(int level, int name) const;
+  // TCP_NODELAY: off (false) turns Nagle's algorithm back on. TCP sockets only.
+  void set_tcp_nodelay(bool on = true);
 
   // ---- questions, asked every turn ----
   virtual bool readable() { return true; }
@@ -134,8 +164,15 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   int fileno() const { return fd_; }
   // Why the last handle_close() came: the disconnect errno (ECONNRESET, EPIPE, ...) that recv(),
   // send() or a handler ran into, or 0 for a plain end of stream. Lets a handle_close() tell
-  // "the peer reset the connection" from "the peer closed it". Cleared when a socket is attached.
+  // "the peer reset the connection" from "the peer closed it". After a failed connect it is the
+  // connect's errno (ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ...); 0 after a failed lookup.
+  // Cleared when a socket is attached.
   int disconnect_errno() const { return disconnect_errno_; }
+  // True when the last connect failed: refused, unreachable, timed out, or the host name did not
+  // resolve. A failed connect reaches handle_error() (default: then handle_close()); this lets
+  // handle_close() tell "never connected" from "the peer left". Cleared when a connect starts or
+  // a socket is attached.
+  bool connect_failed() const { return connect_failed_; }
   bool is_open() const { return fd_ >= 0 || dns_lookup_ != nullptr; }
   Loop& loop() const { return loop_; }
   // "<ClassName connected 127.0.0.1:80 at 0x...>", as asyncore's __repr__.
@@ -164,6 +201,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   template <class Fn>
   void guarded(Fn&& fn);
   void cancel_dns();
+  [[noreturn]] void fail_connect(int err);  // records a failed connect, throws system_error
 
   Loop& loop_;
   int fd_ = -1;
@@ -183,14 +221,27 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   bool accepting_ = false;
   bool connecting_ = false;
   bool ignore_warnings_ = true;
+  bool connect_failed_ = false;
+  bool unstarted_stream_ = false;  // create_socket(SOCK_STREAM) before connect()/listen()
   int disconnect_errno_ = 0;
   Address addr_;
 };
 
 // Creates a shared-owned dispatcher whose lifetime the loop's map manages while it is open.
 // Works when the constructor already called create_socket()/connect().
+// The static_asserts turn the usual mistakes into one plain message instead of an error deep in
+// std::make_shared: a T that is not a Dispatcher, an abstract T (a pure virtual such as
+// AsyncChat::found_terminator() not overridden), or arguments T has no constructor for (often a
+// Socket passed as an lvalue: write std::move(sock)).
 template <class T, class... Args>
 std::shared_ptr<T> make_dispatcher(Args&&... args) {
+  static_assert(std::is_base_of_v<Dispatcher, T>,
+                "make_dispatcher<T>: T must derive from Dispatcher");
+  static_assert(!std::is_abstract_v<T>,
+                "make_dispatcher<T>: T is abstract; override its pure virtual functions");
+  static_assert(std::is_constructible_v<T, Args...>,
+                "make_dispatcher<T>: T has no constructor taking these arguments (a Socket must be "
+                "passed as std::move(sock))");
   auto d = std::make_shared<T>(std::forward<Args>(args)...);
   static_cast<Dispatcher&>(*d).keep_alive_while_open();
   return d;

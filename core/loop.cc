@@ -7,10 +7,12 @@
 #include <signal.h>
 
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 
 #include "core/dispatcher.h"
 #include "core/exception_text.h"
+#include "core/thread_check.h"
 
 namespace asyncore {
 
@@ -27,10 +29,25 @@ struct Loop::Timer {
 
 namespace {
 
+// `seconds` already checked: finite and within [0, kMaxDelaySeconds], or <= 0 for "no wait".
 timeval to_timeval(double seconds) {
   if (!(seconds > 0)) return timeval{0, 0};
   double whole = std::floor(seconds);
   return timeval{static_cast<time_t>(whole), static_cast<suseconds_t>((seconds - whole) * 1e6)};
+}
+
+// A timer delay as a timeval: negative counts as 0; NaN, infinity and delays above
+// kMaxDelaySeconds throw (converting them to time_t would be undefined behaviour).
+timeval delay_to_timeval(double seconds, const char* method) {
+  if (std::isnan(seconds) || std::isinf(seconds) || seconds > Loop::kMaxDelaySeconds) {
+    std::ostringstream message;
+    message << method << ": a delay of " << seconds
+            << " seconds cannot be scheduled (it must be a finite number of seconds, at most "
+               "Loop::kMaxDelaySeconds = "
+            << Loop::kMaxDelaySeconds << ")";
+    throw std::invalid_argument(message.str());
+  }
+  return to_timeval(seconds);
 }
 
 void init_libevent_once() {
@@ -63,6 +80,8 @@ Loop::Loop() : owner_(std::this_thread::get_id()) {
 }
 
 Loop::~Loop() {
+  ASYNCORE_CHECK_LOOP_THREAD(*this, "Loop::~Loop");
+  drop_pending_calls();
   close_all();
   release_closed();
   timers_.clear();
@@ -70,7 +89,8 @@ Loop::~Loop() {
   if (dns_ != nullptr) {
     // close_all() cancelled pending lookups; libevent completes a cancellation from a deferred
     // callback, which only a turn of the base runs (else the requests and their DnsLookup leak).
-    for (int i = 0; i < 4 && holds_ > 0; ++i) event_base_loop(base_, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    for (int i = 0; i < 4 && holds_.load() > 0; ++i)
+      event_base_loop(base_, EVLOOP_ONCE | EVLOOP_NONBLOCK);
     evdns_base_free(dns_, /*fail_requests=*/1);
   }
   event_free(wake_event_);
@@ -79,20 +99,68 @@ Loop::~Loop() {
 }
 
 uint64_t Loop::loop(double timeout, std::optional<uint64_t> count) {
-  owner_ = std::this_thread::get_id();
+  ASYNCORE_CHECK_LOOP_THREAD(*this, "Loop::loop");
+  return run(timeout, count, /*forever=*/false);
+}
+
+uint64_t Loop::run_forever(double timeout) {
+  ASYNCORE_CHECK_LOOP_THREAD(*this, "Loop::run_forever");
+  return run(timeout, std::nullopt, /*forever=*/true);
+}
+
+uint64_t Loop::run(double timeout, std::optional<uint64_t> count, bool forever) {
+  const std::thread::id self = std::this_thread::get_id();
+  owner_ = self;
+  // Nested (a loop() inside a handler): restore the outer loop's state on return.
+  const std::thread::id outer_thread = loop_thread_.exchange(self, std::memory_order_acq_rel);
+  const bool outer_running = running_;
   running_ = true;
   uint64_t turns = 0;
-  // A stop request is consumed only by the loop() it ends: one that arrives while loop() is
-  // returning for another reason (map empty, count reached) ends the next loop() at once.
   for (;;) {
-    if (count && turns >= *count) break;
+    // A request made while no loop ran (pending) or during this one ends this one.
     if (stop_requested_.exchange(false, std::memory_order_acq_rel)) break;
-    if (!has_work() && pending_calls_empty()) break;
+    if (count && turns >= *count) break;
+    if (!forever && !has_work() && pending_calls_empty()) break;
     poll(timeout);
     ++turns;
   }
-  running_ = false;
+  // Requests made while this loop ran were aimed at it, even if it ended for another reason: a
+  // stale one must not end the next loop().
+  stop_requested_.store(false, std::memory_order_release);
+  running_ = outer_running;
+  loop_thread_.store(outer_thread, std::memory_order_release);
   return turns;
+}
+
+bool Loop::thread_checks_enabled() { return ASYNCORE_THREAD_CHECKS_ON != 0; }
+
+void Loop::check_loop_thread(const char* method) const {
+  const std::thread::id running = loop_thread_.load(std::memory_order_acquire);
+  const std::thread::id self = std::this_thread::get_id();
+  if (running == std::thread::id() || running == self) return;
+  LOG(FATAL) << method << " called from thread " << self << " while the loop runs on thread "
+             << running << " (loop-only methods must be called on the loop thread; use "
+             << "Loop::call_soon_threadsafe())";
+}
+
+void Loop::release_hold() {
+  if (holds_.fetch_sub(1, std::memory_order_relaxed) <= 0) {
+    LOG(FATAL) << "Loop::release_hold() without a matching hold()";
+  }
+}
+
+void Loop::drop_pending_calls() {
+  // Destroying a dropped call's captured state may queue another call: repeat until none is left.
+  for (;;) {
+    std::vector<std::function<void()>> dropped;
+    {
+      std::lock_guard lock(pending_mutex_);
+      dropped.swap(pending_calls_);
+    }
+    if (dropped.empty()) return;
+    LOG(WARNING) << "~Loop: dropping " << dropped.size()
+                 << " call_soon_threadsafe() call(s) still queued, without running them";
+  }
 }
 
 bool Loop::pending_calls_empty() {
@@ -101,6 +169,9 @@ bool Loop::pending_calls_empty() {
 }
 
 void Loop::poll(double timeout) {
+  ASYNCORE_CHECK_LOOP_THREAD(*this, "Loop::poll");
+  if (std::isnan(timeout)) throw std::invalid_argument("Loop::poll: the timeout is NaN");
+  if (timeout > kMaxDelaySeconds) timeout = kMaxDelaySeconds;  // infinity: "wait", bounded
   ask_dispatchers();
   if (timeout > 0) {
     timeval tv = to_timeval(timeout);
@@ -176,27 +247,32 @@ void Loop::run_pending_calls() {
 }
 
 TimerId Loop::call_later(double seconds, std::function<void()> fn) {
+  ASYNCORE_CHECK_LOOP_THREAD(*this, "Loop::call_later");
+  const timeval tv = delay_to_timeval(seconds, "Loop::call_later");
   auto timer =
       std::make_unique<Timer>(Timer{this, next_timer_id_++, nullptr, std::move(fn), false});
   Timer* t = timer.get();
   t->ev = event_new(base_, -1, 0, &Loop::on_timer, t);
-  timeval tv = to_timeval(seconds);
   evtimer_add(t->ev, &tv);
   timers_.emplace(t->id, std::move(timer));
   return t->id;
 }
 
 TimerId Loop::call_every(double seconds, std::function<void()> fn) {
+  ASYNCORE_CHECK_LOOP_THREAD(*this, "Loop::call_every");
+  timeval tv = delay_to_timeval(seconds, "Loop::call_every");
+  // libevent does not re-arm a persistent timer with a zero interval (it would fire once).
+  if (tv.tv_sec == 0 && tv.tv_usec == 0) tv.tv_usec = 1;
   auto timer = std::make_unique<Timer>(Timer{this, next_timer_id_++, nullptr, std::move(fn), true});
   Timer* t = timer.get();
   t->ev = event_new(base_, -1, EV_PERSIST, &Loop::on_timer, t);
-  timeval tv = to_timeval(seconds);
   evtimer_add(t->ev, &tv);
   timers_.emplace(t->id, std::move(timer));
   return t->id;
 }
 
 bool Loop::cancel(TimerId id) {
+  ASYNCORE_CHECK_LOOP_THREAD(*this, "Loop::cancel");
   auto it = timers_.find(id);
   if (it == timers_.end()) return false;
   event_del(it->second->ev);
@@ -225,6 +301,7 @@ void Loop::fire_timer(Timer* t) {
 }
 
 void Loop::close_all() {
+  ASYNCORE_CHECK_LOOP_THREAD(*this, "Loop::close_all");
   std::vector<Dispatcher*> all;
   all.reserve(map_.size());
   for (Dispatcher* d : map_) {
@@ -263,6 +340,7 @@ void Loop::set_dns_nameservers(std::vector<std::string> nameservers) {
 }
 
 void Loop::add_channel(Dispatcher* d) {
+  ASYNCORE_CHECK_LOOP_THREAD(*this, "Loop::add_channel");
   d->map_index_ = map_.size();
   d->in_map_ = true;
   map_.push_back(d);
@@ -270,6 +348,7 @@ void Loop::add_channel(Dispatcher* d) {
 
 void Loop::del_channel(Dispatcher* d) {
   if (!d->in_map_) return;
+  ASYNCORE_CHECK_LOOP_THREAD(*this, "Loop::del_channel");
   d->in_map_ = false;
   size_t i = d->map_index_;
   if (asking_) {

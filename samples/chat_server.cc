@@ -51,8 +51,7 @@ class ChatSession : public asyncore::AsyncChat {
   void collect_incoming_data(std::string_view data) override {
     if (line_.size() + data.size() > kMaxLine) {
       LOG(WARNING) << name_ << ": line longer than " << kMaxLine << " bytes, closing";
-      discard_buffers();
-      handle_close();
+      handle_close();  // AsyncChat then drops the rest of the input: no found_terminator()
       return;
     }
     line_.append(data);

@@ -275,8 +275,7 @@ TEST(DispatcherSafety, DestructorClosingAnotherDispatcherIsReleasedToo) {
   auto [b1, b2] = socket_pair();
   auto [c1, c2] = socket_pair();
   std::weak_ptr<Link> third = make_dispatcher<Link>(loop, std::move(c1), nullptr, destroyed);
-  std::weak_ptr<Link> second =
-      make_dispatcher<Link>(loop, std::move(b1), third.lock(), destroyed);
+  std::weak_ptr<Link> second = make_dispatcher<Link>(loop, std::move(b1), third.lock(), destroyed);
   std::weak_ptr<Link> first = make_dispatcher<Link>(loop, std::move(a1), second.lock(), destroyed);
   ASSERT_EQ(loop.size(), 3u);
   first.lock()->close();

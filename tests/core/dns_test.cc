@@ -11,6 +11,7 @@
 #include "core/dispatcher.h"
 #include "core/exception_text.h"
 #include "core/loop.h"
+#include "tests/core/held_dns_responder.h"
 #include "tests/core/nxdomain_responder.h"
 #include "tests/core/test_util.h"
 
@@ -161,6 +162,58 @@ TEST(Dns, LoopDestroyedDuringLookup) {
   dns.close();
   loop.reset();  // closes the client, cancels the lookup; nothing may leak (ASan)
   EXPECT_TRUE(weak.expired());
+}
+
+// asyncore's own idiom: create_socket(), then connect("name", port). While the answer is pending
+// the unconnected socket must not be watched: epoll reports an unconnected TCP socket as
+// EPOLLOUT|EPOLLHUP, which used to run handle_connect(), then handle_read() -> ENOTCONN -> close,
+// cancelling the lookup. Now no handler runs until the lookup answers; then the connect completes.
+TEST(Dns, CreateSocketThenConnectByNameRunsNoHandlerWhileTheLookupIsPending) {
+  Loop loop;
+  test::HeldDnsResponder dns(loop);
+  loop.set_dns_nameservers({dns.nameserver()});
+  Dispatcher server(loop);
+  server.create_socket(AF_INET);
+  server.bind(Address::ipv4_loopback(0));
+  server.listen(5);
+  const uint16_t port = Address::local_of(server.fileno()).port();
+
+  struct Watched : Dispatcher {
+    using Dispatcher::Dispatcher;
+    void handle_connect() override { ++connects; }
+    void handle_read() override { ++reads; }
+    void handle_write() override { ++writes; }
+    void handle_close() override {
+      ++closes;
+      close();
+    }
+    void handle_error() override {
+      ++errors;
+      close();
+    }
+    int connects = 0, reads = 0, writes = 0, closes = 0, errors = 0;
+    int handlers() const { return connects + reads + writes + closes + errors; }
+  } client(loop);
+  client.create_socket(AF_INET);
+  loop.poll(0);  // a turn before connect(): the unconnected socket is not watched either
+  client.connect("held.invalid", port);
+  // Both queries (A and AAAA) reach the responder, which holds them.
+  ASSERT_TRUE(run_until(loop, [&] { return dns.queries >= 2; }));
+  for (int i = 0; i < 20; ++i) loop.poll(0.005);  // turns with the lookup pending
+  EXPECT_EQ(client.handlers(), 0) << "connects " << client.connects << " reads " << client.reads
+                                  << " writes " << client.writes << " closes " << client.closes
+                                  << " errors " << client.errors;
+  EXPECT_TRUE(client.connecting());
+  EXPECT_TRUE(client.is_open());
+
+  dns.release();
+  ASSERT_TRUE(run_until(loop, [&] { return client.connects + client.errors + client.closes > 0; }));
+  EXPECT_EQ(client.connects, 1);
+  EXPECT_EQ(client.errors, 0);
+  EXPECT_EQ(client.closes, 0);
+  EXPECT_TRUE(client.connected());
+  EXPECT_EQ(client.addr().port(), port);
+  EXPECT_EQ(client.addr().to_string(), "127.0.0.1:" + std::to_string(port));
 }
 
 }  // namespace

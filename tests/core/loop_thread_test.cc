@@ -31,16 +31,24 @@ TEST(LoopThread, StopBeforeLoopReturnsAtOnce) {
   loop.release_hold();
 }
 
-// A stop() that lands while loop() is returning for another reason (here: its count ran out)
-// is not lost: it ends the next loop() at once, and only that one.
-TEST(LoopThread, StopArrivingAsLoopEndsOnItsOwnEndsTheNextLoop) {
+// The stop() rule (loop.h): a request made while a loop() runs belongs to that loop(), even when
+// it ends for another reason (here: its count ran out) — it does not end the next loop().
+TEST(LoopThread, StopDuringALoopThatEndsOnItsOwnDoesNotEndTheNextLoop) {
   Loop loop;
   loop.hold();
   loop.call_soon_threadsafe([&] { loop.stop(); });  // runs during the only turn allowed
-  EXPECT_EQ(loop.loop(0.001, 1), 1u);                // count ends it, with the stop pending
-  auto start = Clock::now();
+  EXPECT_EQ(loop.loop(0.001, 1), 1u);               // count ends it, with the stop made in it
+  EXPECT_EQ(loop.loop(0.001, 3), 3u);               // the stale request is gone
+  loop.release_hold();
+}
+
+// At most one request is pending: two stop() calls before any loop() end only the next loop().
+TEST(LoopThread, StopTwiceBeforeLoopEndsOnlyOneLoop) {
+  Loop loop;
+  loop.hold();
+  loop.stop();
+  loop.stop();
   EXPECT_EQ(loop.loop(30.0), 0u);
-  EXPECT_LT(Clock::now() - start, std::chrono::seconds(1));
   EXPECT_EQ(loop.loop(0.001, 2), 2u);
   loop.release_hold();
 }
@@ -159,6 +167,83 @@ TEST(LoopThread, CrossThreadWakeLatency) {
   RecordProperty("wake_latency_median_us", std::to_string(median));
   RecordProperty("wake_latency_p99_us", std::to_string(p99));
   EXPECT_LT(median, 50000.0);
+}
+
+}  // namespace
+}  // namespace asyncore
+
+namespace asyncore {
+namespace {
+
+// run_forever(): an empty map does not end it; only stop() does, and every call posted from
+// another thread runs on the loop thread meanwhile.
+TEST(LoopRunForever, EmptyMapRunsPostedCallsUntilStop) {
+  Loop loop;
+  std::atomic<int> ran{0};
+  std::thread::id loop_thread;
+  std::thread runner([&] {
+    loop_thread = std::this_thread::get_id();
+    loop.run_forever();
+  });
+  std::thread::id ran_on;
+  for (int i = 0; i < 3; ++i) {
+    loop.call_soon_threadsafe([&] {
+      ran_on = std::this_thread::get_id();
+      ++ran;
+    });
+  }
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (ran.load() < 3 && Clock::now() < deadline) std::this_thread::yield();
+  EXPECT_EQ(ran.load(), 3);
+  loop.call_soon_threadsafe([&] { loop.stop(); });
+  runner.join();
+  EXPECT_EQ(ran_on, loop_thread);
+  EXPECT_EQ(loop.size(), 0u);
+}
+
+// A loop thread started before anything is queued at all: loop() would return at once (nothing
+// to do), run_forever() waits for the first call.
+TEST(LoopRunForever, StartedBeforeAnyWorkStillRunsTheFirstCall) {
+  Loop loop;
+  EXPECT_EQ(loop.loop(30.0), 0u);  // what loop() does with nothing to do
+  std::atomic<bool> ran{false};
+  std::atomic<bool> returned{false};
+  std::thread runner([&] {
+    loop.run_forever(30.0);
+    returned = true;
+  });
+  loop.call_soon_threadsafe([&] {
+    ran = true;
+    loop.stop();
+  });
+  runner.join();
+  EXPECT_TRUE(ran.load());
+  EXPECT_TRUE(returned.load());
+}
+
+TEST(LoopRunForever, StopBeforeItStartsEndsItAtOnce) {
+  Loop loop;
+  loop.stop();
+  EXPECT_EQ(loop.run_forever(30.0), 0u);
+}
+
+// hold()/release_hold() are atomic: many threads may hold and release without losing a count.
+TEST(LoopHold, HoldAndReleaseFromManyThreadsBalance) {
+  Loop loop;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) {
+        loop.hold();
+        loop.release_hold();
+      }
+    });
+  }
+  loop.hold();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(loop.loop(0.001, 2), 2u);  // the one hold left keeps it running
+  loop.release_hold();
+  EXPECT_EQ(loop.loop(0.001, 2), 0u);  // nothing holds it any more
 }
 
 }  // namespace

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "core/loop.h"
@@ -106,6 +109,53 @@ TEST(LoopTimer, TimerMayScheduleAnother) {
   int runs = 0;
   loop.call_later(0.001, [&] { loop.call_later(0.001, [&] { ++runs; }); });
   loop.loop(1.0);
+  EXPECT_EQ(runs, 1);
+}
+
+// A delay the clock cannot hold used to reach an out-of-range double -> time_t conversion
+// (undefined behaviour). Now: std::invalid_argument naming the method and the delay, no timer.
+TEST(LoopTimer, DelaysTheClockCannotHoldThrow) {
+  Loop loop;
+  const double bad[] = {
+      std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+      -std::numeric_limits<double>::infinity(), 1e300, Loop::kMaxDelaySeconds * 2};
+  for (double delay : bad) {
+    SCOPED_TRACE(delay);
+    try {
+      loop.call_later(delay, [] {});
+      ADD_FAILURE() << "call_later accepted " << delay;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("Loop::call_later"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("cannot be scheduled"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(loop.call_every(delay, [] {}), std::invalid_argument);
+  }
+  EXPECT_EQ(loop.timer_count(), 0u);
+  EXPECT_THROW(loop.poll(std::numeric_limits<double>::quiet_NaN()), std::invalid_argument);
+}
+
+// A negative delay counts as 0 (asyncio's call_later does the same): the timer runs at once.
+TEST(LoopTimer, NegativeDelayRunsOnTheNextTurn) {
+  Loop loop;
+  int runs = 0;
+  loop.call_later(-5.0, [&] { ++runs; });
+  EXPECT_TRUE(test::run_until(
+      loop, [&] { return runs == 1; }, 5));
+  TimerId every = loop.call_every(-1.0, [&] { ++runs; });
+  EXPECT_TRUE(test::run_until(
+      loop, [&] { return runs >= 3; }, 5));
+  EXPECT_TRUE(loop.cancel(every));
+  // The longest delay allowed is accepted (and cancelled before it could matter).
+  TimerId far = loop.call_later(Loop::kMaxDelaySeconds, [] {});
+  EXPECT_TRUE(loop.cancel(far));
+}
+
+// An infinite poll() timeout waits (bounded by kMaxDelaySeconds) until something happens.
+TEST(LoopTimer, InfinitePollTimeoutWaitsForTheFirstEvent) {
+  Loop loop;
+  int runs = 0;
+  loop.call_later(0.01, [&] { ++runs; });
+  loop.poll(std::numeric_limits<double>::infinity());
   EXPECT_EQ(runs, 1);
 }
 

@@ -8,22 +8,24 @@
 #include <sstream>
 #include <string>
 
-#include "client/async_chat.h"  // first: the snippet's own #include is then a no-op
+#include <glog/logging.h>  // first: the snippet's own #includes are then no-ops
+
+#include "client/async_chat.h"
 #include "tests/client/client_test_util.h"
 
 namespace snippet {
 // BEGIN SNIPPET
+#include <glog/logging.h>
+
 #include "client/async_chat.h"
 using namespace asyncore;
-// Answers every line with "you said: " + line.
-class Reply : public AsyncChat {
+class Reply : public AsyncChat {  // answers every line with "you said: " + line
  public:
   Reply(Loop& loop, Socket sock) : AsyncChat(loop, std::move(sock)) { set_terminator("\n"); }
   void found_terminator() override { push("you said: " + get_data() + "\n"); }
 };
 
-// The listening socket: one Reply per accepted connection, kept alive by the loop while open.
-class LineServer : public Dispatcher {
+class LineServer : public Dispatcher {  // one Reply per connection, kept alive by the loop
  public:
   LineServer(Loop& loop, uint16_t port) : Dispatcher(loop) {
     create_socket();
@@ -36,11 +38,11 @@ class LineServer : public Dispatcher {
   }
 };
 
-int main() {
+int main(int, char** argv) {
+  google::InitGoogleLogging(argv[0]);  // glog: handlers' errors are logged to stderr
   Loop loop;
   make_dispatcher<LineServer>(loop, 8000);
   loop.loop();
-  return 0;
 }
 // END SNIPPET
 }  // namespace snippet

@@ -2,6 +2,8 @@
 // equals the text between the SNIPPET markers, and the Printer runs against the simulator.
 #include <gtest/gtest.h>
 
+#include <glog/logging.h>  // before the snippet: its own #includes are then no-ops
+
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -11,6 +13,8 @@
 
 namespace snippet {
 // BEGIN SNIPPET
+#include <glog/logging.h>
+
 #include <iostream>
 
 #include "douyu/douyu_client.h"
@@ -22,7 +26,8 @@ struct Printer : DouyuHandler {  // runs on the client's worker thread
   }
 };
 
-int main() {
+int main(int, char** argv) {
+  google::InitGoogleLogging(argv[0]);  // the client logs connects and reconnects to stderr
   asyncore::Loop loop;
   Printer printer;
   DouyuClient client(loop, DouyuClientOptions{.room_id = "9999"}, printer);

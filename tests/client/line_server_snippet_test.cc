@@ -1,14 +1,13 @@
 // The README's "a line protocol server in under 30 lines" (docs/CLIENT.md), compiled and run here.
 // The text between the SNIPPET markers must equal the first ```cpp block of docs/CLIENT.md; a
 // test below checks that, so the documentation cannot drift from code that compiles.
+#include <glog/logging.h>  // before the snippet: its own #includes are then no-ops
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <glog/logging.h>  // first: the snippet's own #includes are then no-ops
 
 #include "client/async_chat.h"
 #include "tests/client/client_test_util.h"
@@ -24,7 +23,6 @@ class Reply : public AsyncChat {  // answers every line with "you said: " + line
   Reply(Loop& loop, Socket sock) : AsyncChat(loop, std::move(sock)) { set_terminator("\n"); }
   void found_terminator() override { push("you said: " + get_data() + "\n"); }
 };
-
 class LineServer : public Dispatcher {  // one Reply per connection, kept alive by the loop
  public:
   LineServer(Loop& loop, uint16_t port) : Dispatcher(loop) {
@@ -43,6 +41,7 @@ int main(int, char** argv) {
   Loop loop;
   make_dispatcher<LineServer>(loop, 8000);
   loop.loop();
+  return 0;
 }
 // END SNIPPET
 }  // namespace snippet

@@ -1,8 +1,7 @@
 // The README's DouyuClient example, compiled here; a test checks the README's second ```cpp block
 // equals the text between the SNIPPET markers, and the Printer runs against the simulator.
-#include <gtest/gtest.h>
-
 #include <glog/logging.h>  // before the snippet: its own #includes are then no-ops
+#include <gtest/gtest.h>
 
 #include <fstream>
 #include <iostream>

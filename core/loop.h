@@ -52,7 +52,7 @@ using TimerId = uint64_t;
 class Loop {
  public:
   Loop();
-  ~Loop();  // closes every dispatcher still in the map
+  ~Loop();  // drops queued calls unrun, then closes every dispatcher still in the map (SHUTDOWN)
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
 
@@ -102,6 +102,9 @@ class Loop {
   size_t size() const { return map_.size() - holes_; }
   size_t timer_count() const { return timers_.size(); }
   bool running() const { return running_; }
+  // True while a turn (poll()) runs on this loop: inside a handler, timer or queued call. Loop
+  // thread only. poll() itself throws std::logic_error when called inside a turn.
+  bool in_turn() const { return in_turn_; }
   // True on the thread running loop(), or on the constructing thread before loop() ever ran.
   bool in_loop_thread() const { return std::this_thread::get_id() == owner_.load(); }
   // Turns run since construction (for tests and statistics).
@@ -174,6 +177,7 @@ class Loop {
   // The thread running loop()/run_forever(); empty (std::thread::id()) while none runs.
   std::atomic<std::thread::id> loop_thread_{};
   bool running_ = false;
+  bool in_turn_ = false;
   uint64_t turns_ = 0;
 };
 

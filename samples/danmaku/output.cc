@@ -54,12 +54,17 @@ bool LineWriter::abandoned() const {
 }
 
 bool LineWriter::idle_within(std::chrono::milliseconds patience) {
-  if (!mutex_.try_lock_for(patience)) return false;
-  mutex_.unlock();
-  return true;
+  std::unique_lock lock(state_mutex_);
+  if (!draining_) return true;
+  const uint64_t current = drains_done_;
+  return state_changed_.wait_for(lock, patience, [&] { return drains_done_ != current; });
 }
 
 void LineWriter::drain_locked() {
+  {
+    std::lock_guard state(state_mutex_);
+    draining_ = true;
+  }
   size_t off = 0;
   while (off < buffer_.size()) {
     pollfd p{fd_, POLLOUT, 0};
@@ -91,6 +96,12 @@ void LineWriter::drain_locked() {
   }
   buffer_.erase(0, off);
   if (!buffer_.empty()) lose_buffer_locked();
+  {
+    std::lock_guard state(state_mutex_);
+    draining_ = false;
+    ++drains_done_;
+  }
+  state_changed_.notify_all();
 }
 
 void LineWriter::lose_buffer_locked() {

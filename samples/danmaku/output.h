@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -52,8 +53,13 @@ class LineWriter {
   void lose_buffer_locked();
 
   const int fd_;
-  std::timed_mutex mutex_;  // held by the writer for a whole write
-  std::string buffer_;      // guarded by mutex_
+  std::mutex mutex_;  // held by the writer for a whole write
+  // For idle_within() (a timed_mutex would do, but TSan does not follow its timed lock).
+  std::mutex state_mutex_;
+  std::condition_variable state_changed_;
+  bool draining_ = false;     // guarded by state_mutex_
+  uint64_t drains_done_ = 0;  // guarded by state_mutex_
+  std::string buffer_;        // guarded by mutex_
   std::atomic<int> error_{0};
   std::atomic<bool> abandon_now_{false};
   std::atomic<int64_t> abandon_at_ns_{INT64_MAX};  // steady_clock, since its epoch

@@ -172,6 +172,19 @@ void Loop::poll(double timeout) {
   ASYNCORE_CHECK_LOOP_THREAD(*this, "Loop::poll");
   if (std::isnan(timeout)) throw std::invalid_argument("Loop::poll: the timeout is NaN");
   if (timeout > kMaxDelaySeconds) timeout = kMaxDelaySeconds;  // infinity: "wait", bounded
+  // A turn inside a turn (poll() from a handler, a timer or a queued call) would release the
+  // dispatchers closed so far while their handlers are still on the stack, and libevent refuses
+  // a reentrant event_base_loop anyway.
+  if (in_turn_) {
+    throw std::logic_error(
+        "Loop::poll called inside a turn of the same loop (from a handler, "
+        "a timer or a queued call)");
+  }
+  in_turn_ = true;
+  struct EndTurn {
+    bool& flag;
+    ~EndTurn() { flag = false; }
+  } end_turn{in_turn_};
   ask_dispatchers();
   if (timeout > 0) {
     timeval tv = to_timeval(timeout);

@@ -237,13 +237,14 @@ void DouyuClient::handle_read() {
   for (int i = 0; i < kReadsPerEvent; ++i) {
     const ssize_t n = recv(read_buffer_.data(), read_buffer_.size());
     if (n <= 0) return;  // nothing now, or closed (handle_close ran)
-    last_receive_ = std::chrono::steady_clock::now();
     bytes_received_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
     const bool ok = decoder_.feed(std::string_view(read_buffer_.data(), static_cast<size_t>(n)),
                                   [&](const FrameView& frame) {
                                     batch_.emplace_back(std::string(frame.body));
                                     on_message_loop_side(batch_.back(), lost_reason);
                                   });
+    // After decoding, not before: a slow turn (a huge frame, a sanitizer build) is not silence.
+    last_receive_ = std::chrono::steady_clock::now();
     frames_received_.fetch_add(batch_.size(), std::memory_order_relaxed);
     // The good frames before a bad one are delivered too.
     worker_.push_batch(batch_);
@@ -416,7 +417,7 @@ void DouyuClient::join() {
         "itself; call stop() there and join() from another thread");
   }
   if (!stopped() && loop().in_loop_thread()) {
-    if (loop().running()) {
+    if (loop().in_turn()) {
       throw std::logic_error(
           "DouyuClient::join() called inside a turn of the loop before the client stopped: "
           "the session ends on this very thread; call stop(), let the loop run until "

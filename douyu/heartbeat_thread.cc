@@ -9,7 +9,11 @@ namespace asyncore::douyu {
 HeartbeatThread::HeartbeatThread(std::chrono::milliseconds interval, std::function<void()> beat)
     : interval_(interval),
       beat_(std::move(beat)),
-      thread_([this](std::stop_token st) { run(st); }) {}
+      thread_([this](std::stop_token st) { run(st); }) {
+  // Written before any other thread can reach this object; read-only afterwards, unlike
+  // thread_.get_id(), which a join() resets.
+  thread_id_ = thread_.get_id();
+}
 
 HeartbeatThread::~HeartbeatThread() {
   stop();
@@ -35,7 +39,9 @@ void HeartbeatThread::stop() {
 }
 
 void HeartbeatThread::join() {
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (std::this_thread::get_id() == thread_id_) return;  // from inside `beat`
+  // Any number of threads may join: the first joins the thread, the others wait for it.
+  std::call_once(joined_, [this] { thread_.join(); });
 }
 
 bool HeartbeatThread::triggered() const {

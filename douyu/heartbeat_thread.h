@@ -2,7 +2,8 @@
 // 添加触发机制 / 添加暂停机制"): a thread that calls `beat` every `interval` while triggered, can
 // be paused, and exits at once on stop — it never sleeps out an interval it no longer needs.
 //
-// Thread-safe: trigger(), pause() and stop() may be called from any thread, including from `beat`.
+// Thread-safe: trigger(), pause(), stop() and join() may be called from any thread (join() from
+// `beat` returns at once; several threads may join at the same time).
 #pragma once
 
 #include <chrono>
@@ -44,10 +45,12 @@ class HeartbeatThread {
   const std::function<void()> beat_;
   mutable std::mutex mutex_;
   std::condition_variable_any wake_;
-  bool triggered_ = false;   // guarded by mutex_
-  uint64_t generation_ = 0;  // guarded by mutex_: bumped by every trigger()/pause()
-  uint64_t beats_ = 0;       // guarded by mutex_
-  std::jthread thread_;      // last: starts after the members above exist
+  bool triggered_ = false;     // guarded by mutex_
+  uint64_t generation_ = 0;    // guarded by mutex_: bumped by every trigger()/pause()
+  uint64_t beats_ = 0;         // guarded by mutex_
+  std::thread::id thread_id_;  // of thread_, set once by the constructor
+  std::once_flag joined_;
+  std::jthread thread_;  // last: starts after the members above exist
 };
 
 }  // namespace asyncore::douyu

@@ -67,7 +67,9 @@ void MessageWorker::stop(bool deliver_pending) {
 }
 
 void MessageWorker::join() {
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (on_worker_thread()) return;  // from inside `deliver`: it cannot wait for itself
+  // Any number of threads may join: the first joins the thread, the others wait for it.
+  std::call_once(joined_, [this] { thread_.join(); });
 }
 
 void MessageWorker::run(std::stop_token stop) {

@@ -12,8 +12,8 @@
 // reads the counts; the worker lowers the counts then takes paused_): both sides use seq_cst so
 // that at least one sees the other's write, and a drain is never missed.
 //
-// Thread-safe: push_batch() from one producer thread; stop() from any thread, including from
-// inside `deliver`.
+// Thread-safe: push_batch() from one producer thread; stop() and join() from any thread (join()
+// from inside `deliver` returns at once; several threads may join at the same time).
 #pragma once
 
 #include <atomic>
@@ -82,7 +82,8 @@ class MessageWorker {
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> discarded_{0};
   std::atomic<std::thread::id> worker_id_{};  // set by the worker when it starts
-  std::jthread thread_;                       // last: starts after the members above exist
+  std::once_flag joined_;
+  std::jthread thread_;  // last: starts after the members above exist
 };
 
 }  // namespace asyncore::douyu

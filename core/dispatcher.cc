@@ -17,6 +17,7 @@
 
 #include "core/exception_text.h"
 #include "core/thread_check.h"
+#include "core/tls.h"
 
 namespace asyncore {
 
@@ -37,6 +38,7 @@ Dispatcher::~Dispatcher() {
   self_.reset();
   cancel_dns();
   loop_.del_channel(this);
+  if (tls_) tls_->shutdown();  // close_notify, best effort
   if (fd_ >= 0) {
     event_free(event_);
     ::close(fd_);
@@ -192,6 +194,7 @@ void Dispatcher::connect(const Address& addr) {
 
 void Dispatcher::connect(const std::string& host, uint16_t port) {
   ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::connect");
+  connect_host_ = host;
   if (auto numeric = Address::parse(host, port)) {
     if (fd_ < 0) create_socket(numeric->family());
     connect(*numeric);
@@ -291,6 +294,19 @@ std::optional<std::pair<Socket, Address>> Dispatcher::accept() {
 
 size_t Dispatcher::send(const void* data, size_t size) {
   ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::send");
+  if (tls_) {
+    if (!tls_->established()) return 0;  // the handshake first: "would block"
+    int err = 0;
+    size_t sent = tls_->write(data, size, &err, addr_.to_string());
+    if (err == 0) return sent;
+    if (err == EWOULDBLOCK || err == EAGAIN || err == EINTR) return 0;
+    if (is_disconnect_errno(err)) {
+      disconnect_errno_ = err;
+      handle_close();
+      return 0;
+    }
+    throw_errno(err, "TLS send to " + addr_.to_string());
+  }
   ssize_t n = is_socket_ ? ::send(fd_, data, size, MSG_NOSIGNAL) : ::write(fd_, data, size);
   if (n >= 0) return static_cast<size_t>(n);
   int err = errno;
@@ -305,6 +321,18 @@ size_t Dispatcher::send(const void* data, size_t size) {
 
 ssize_t Dispatcher::recv(void* buffer, size_t size) {
   ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::recv");
+  if (tls_) {
+    if (!tls_->established()) return -1;  // the handshake first: nothing now
+    int err = 0;
+    long got = tls_->read(buffer, size, &err, addr_.to_string());
+    if (got != 0) return got;
+    if (err == EWOULDBLOCK || err == EAGAIN || err == EINTR) return -1;
+    if (err != 0 && !is_disconnect_errno(err))
+      throw_errno(err, "TLS recv from " + addr_.to_string());
+    disconnect_errno_ = err;
+    handle_close();
+    return 0;
+  }
   ssize_t n = is_socket_ ? ::recv(fd_, buffer, size, 0) : ::read(fd_, buffer, size);
   if (n > 0) return n;
   if (n == 0) {
@@ -337,6 +365,7 @@ void Dispatcher::close() {
   connecting_ = false;
   cancel_dns();
   loop_.del_channel(this);
+  if (tls_) tls_->shutdown();  // close_notify, best effort; the configuration stays
   if (fd_ >= 0) {
     // Also removes a pending activation: no further event reaches this dispatcher this turn.
     event_free(event_);
@@ -370,6 +399,17 @@ void Dispatcher::update_interest() {
   });
   if (!asked || generation_ != generation || fd_ < 0) return;
   if (user_wants_write_ || connecting_) want |= EV_WRITE;
+  // Bytes OpenSSL already decrypted: the socket may stay silent, handle_read() is due (the event
+  // is activated by hand once armed, as for a regular file).
+  bool tls_pending = false;
+  if (tls_ && tls_->started()) {
+    if (tls_->handshaking()) {
+      want = tls_->wants();  // the user's answers wait for the handshake
+    } else {
+      tls_pending = (want & EV_READ) != 0 && tls_->has_pending();
+      want |= tls_->wants();  // e.g. a read that must write (key update)
+    }
+  }
   if (always_ready_) {
     // A regular file is always ready (as poll() reports it); epoll cannot watch it, so the
     // event is activated by hand each turn it is wanted.
@@ -377,12 +417,14 @@ void Dispatcher::update_interest() {
     if (want != 0) event_active(event_, want, 0);
     return;
   }
-  if (want == armed_) return;
-  event_del(event_);
-  event_assign(event_, loop_.base(), fd_, static_cast<short>(want | EV_PERSIST),
-               &Dispatcher::on_event, this);
-  if (want != 0) event_add(event_, nullptr);
-  armed_ = want;
+  if (want != armed_) {
+    event_del(event_);
+    event_assign(event_, loop_.base(), fd_, static_cast<short>(want | EV_PERSIST),
+                 &Dispatcher::on_event, this);
+    if (want != 0) event_add(event_, nullptr);
+    armed_ = want;
+  }
+  if (tls_pending) event_active(event_, EV_READ, 0);
 }
 
 void Dispatcher::on_event(int, short what, void* arg) {
@@ -394,13 +436,22 @@ void Dispatcher::dispatch(short what) {
   // Handlers may close (and even reopen) this dispatcher: every step checks it is still the same
   // registration before going on.
   auto still_same = [&] { return generation_ == generation && fd_ >= 0; };
+  if (tls_ && tls_->started()) {
+    if (tls_->handshaking() && !connecting_) {  // server side, or TLS on a connected socket
+      guarded([&] { tls_handshake_step(); });
+      return;
+    }
+    // A read waiting for writability, a write waiting for readability (renegotiation, key update).
+    if ((what & EV_WRITE) && tls_->read_wants_write()) what |= EV_READ;
+    if ((what & EV_READ) && tls_->write_wants_read()) what |= EV_WRITE;
+  }
   if (what & EV_READ) guarded([&] { handle_read_event(); });
   if ((what & EV_WRITE) && still_same()) {
     guarded([&] {
       if (accepting_) return;
       if (!connected_ && connecting_) {
         handle_connect_event();
-        if (!still_same()) return;
+        if (!still_same() || tls_handshaking()) return;
       }
       if (user_wants_write_) handle_write();
     });
@@ -413,7 +464,7 @@ void Dispatcher::handle_read_event() {
   } else if (!connected_) {
     const uint64_t generation = generation_;
     if (connecting_) handle_connect_event();
-    if (generation_ == generation && fd_ >= 0) handle_read();
+    if (generation_ == generation && fd_ >= 0 && !tls_handshaking()) handle_read();
   } else {
     handle_read();
   }
@@ -423,7 +474,7 @@ void Dispatcher::handle_write_event() {
   if (accepting_) return;  // listening sockets are never written to
   const uint64_t generation = generation_;
   if (!connected_ && connecting_) handle_connect_event();
-  if (generation_ == generation && fd_ >= 0) handle_write();
+  if (generation_ == generation && fd_ >= 0 && !tls_handshaking()) handle_write();
 }
 
 void Dispatcher::handle_connect_event() {
@@ -431,6 +482,10 @@ void Dispatcher::handle_connect_event() {
   socklen_t len = sizeof err;
   if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
   if (err != 0) fail_connect(err);
+  if (tls_) {
+    if (!tls_->started()) tls_begin();
+    if (!tls_handshake_step()) return;  // handle_connect() once the handshake completed
+  }
   // The socket is connected whatever handle_connect() does, unless it closes the dispatcher (or
   // replaces its socket): then the state belongs to the new registration and is left alone.
   const uint64_t generation = generation_;
@@ -444,6 +499,50 @@ void Dispatcher::handle_connect_event() {
     }
   } settle{this, generation};
   handle_connect();
+}
+
+// ---------------------------------------------------------------- TLS
+
+void Dispatcher::start_tls_client(std::shared_ptr<TlsContext> ctx, std::string server_name) {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::start_tls_client");
+  if (ctx && ctx->is_server())
+    throw std::invalid_argument("start_tls_client: the TlsContext is a server context");
+  if (tls_) tls_->shutdown();
+  tls_ = std::make_unique<TlsSession>(std::move(ctx), std::move(server_name));
+  if (fd_ >= 0 && connected_) {  // TLS on a connected socket: the handshake starts now
+    tls_begin();
+  }
+}
+
+void Dispatcher::start_tls_server(std::shared_ptr<TlsContext> ctx) {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::start_tls_server");
+  if (ctx && !ctx->is_server())
+    throw std::invalid_argument("start_tls_server: the TlsContext is a client context");
+  if (tls_) tls_->shutdown();
+  tls_ = std::make_unique<TlsSession>(std::move(ctx), std::string());
+  if (fd_ >= 0 && connected_) tls_begin();
+}
+
+bool Dispatcher::tls_established() const { return tls_ && tls_->established(); }
+
+bool Dispatcher::tls_handshaking() const { return tls_ && tls_->handshaking(); }
+
+void Dispatcher::tls_begin() {
+  tls_->set_default_server_name(connect_host_.empty() ? addr_.host() : connect_host_);
+  tls_->start(fd_);
+}
+
+bool Dispatcher::tls_handshake_step() {
+  try {
+    return tls_->handshake(addr_.to_string());
+  } catch (...) {
+    if (connecting_) {
+      connecting_ = false;
+      connect_failed_ = true;
+    }
+    disconnect_errno_ = 0;
+    throw;
+  }
 }
 
 // ---------------------------------------------------------------- default handlers

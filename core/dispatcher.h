@@ -72,6 +72,9 @@ struct evdns_getaddrinfo_request;
 
 namespace asyncore {
 
+class TlsContext;
+class TlsSession;
+
 enum class LogType { kInfo, kWarning, kError };
 
 class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
@@ -117,6 +120,25 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   // Removes the dispatcher from the map and closes the socket. Idempotent. Virtual (see
   // OWNERSHIP); an override must call Dispatcher::close().
   virtual void close();
+
+  // ---- TLS (core/tls.h, docs/TLS.md) ----
+  // Puts TLS under recv()/send(). Call before or after connect(): the handshake starts when the
+  // TCP connect completes (at once on a connected socket) and is driven by the socket's
+  // readiness; handle_connect() comes only once it completed, and while it runs readable() /
+  // writable() do not arm the socket and no handle_read()/handle_write() is called. A failed
+  // handshake reaches handle_error() with a std::runtime_error "TLS handshake with host:port
+  // failed: <OpenSSL's reason>" (connect_failed() is then true), then by default handle_close().
+  // `server_name` (SNI and the verified name) defaults to the context's, then to the host given
+  // to connect(). recv()/send() keep their contract; send() returning 0 means "retry these bytes
+  // first" (OpenSSL's rule; BufferedDispatcher and AsyncChat do). close() sends close_notify,
+  // best effort. TLS stays configured for a later connection of the same dispatcher.
+  void start_tls_client(std::shared_ptr<TlsContext> ctx, std::string server_name = {});
+  // The server side, on an accepted (connected) socket: call it in handle_accepted() right after
+  // making the connection's dispatcher, before anything is sent. No handle_connect() follows.
+  void start_tls_server(std::shared_ptr<TlsContext> ctx);
+  bool tls_enabled() const { return tls_ != nullptr; }
+  // True once the TLS handshake completed (false without TLS).
+  bool tls_established() const;
 
   // setsockopt(level, name, value) with an int value; throws std::system_error naming the option.
   void set_socket_option(int level, int name, int value);
@@ -202,6 +224,9 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   void guarded(Fn&& fn);
   void cancel_dns();
   [[noreturn]] void fail_connect(int err);  // records a failed connect, throws system_error
+  bool tls_handshaking() const;
+  void tls_begin();           // creates the SSL on fd_ (TCP connected)
+  bool tls_handshake_step();  // true when done; on failure records it and throws
 
   Loop& loop_;
   int fd_ = -1;
@@ -225,6 +250,8 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   bool unstarted_stream_ = false;  // create_socket(SOCK_STREAM) before connect()/listen()
   int disconnect_errno_ = 0;
   Address addr_;
+  std::string connect_host_;         // the host given to connect(host, port): TLS's default name
+  std::unique_ptr<TlsSession> tls_;  // TLS under recv()/send(), when configured
 };
 
 // Creates a shared-owned dispatcher whose lifetime the loop's map manages while it is open.

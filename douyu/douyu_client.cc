@@ -202,8 +202,7 @@ void DouyuClient::logout_flushed() {
 
 void DouyuClient::handle_connect() {
   LOG(INFO) << tag() << "connected to " << addr().to_string() << ", logging in";
-  if (connect_timer_ != 0) loop().cancel(connect_timer_);
-  connect_timer_ = 0;
+  cancel_timer(connect_timer_);
   state_ = State::kLoggingIn;
   last_receive_ = std::chrono::steady_clock::now();
   reading_paused_ = false;
@@ -310,13 +309,9 @@ void DouyuClient::handle_error() { connection_lost(current_exception_text()); }
 
 void DouyuClient::connection_lost(const std::string& reason) {
   heartbeat_.pause();
-  if (alive_timer_ != 0) {
-    loop().cancel(alive_timer_);
-    alive_timer_ = 0;
-  }
+  cancel_timer(alive_timer_);
+  cancel_timer(connect_timer_);
   const size_t unsent = out_.size() - out_sent_;
-  if (connect_timer_ != 0) loop().cancel(connect_timer_);
-  connect_timer_ = 0;
   close();
   out_.clear();
   out_sent_ = 0;
@@ -362,10 +357,7 @@ void DouyuClient::stop() {
 
 void DouyuClient::stop_on_loop() {
   if (state() == State::kStopping || state() == State::kStopped) return;
-  if (reconnect_timer_ != 0) {
-    loop().cancel(reconnect_timer_);
-    reconnect_timer_ = 0;
-  }
+  cancel_timer(reconnect_timer_);
   if (!connected()) {
     LOG(INFO) << tag() << "stopped (" << to_string(state()) << ", no logout needed)";
     finish("");
@@ -403,10 +395,14 @@ void DouyuClient::finish(const std::string& failure) {
   worker_.stop(options_.deliver_pending_on_stop);
 }
 
+void DouyuClient::cancel_timer(TimerId& timer) {
+  if (timer != 0) loop().cancel(timer);
+  timer = 0;
+}
+
 void DouyuClient::cancel_timers() {
   for (TimerId* t : {&reconnect_timer_, &alive_timer_, &flush_timer_, &connect_timer_}) {
-    if (*t != 0) loop().cancel(*t);
-    *t = 0;
+    cancel_timer(*t);
   }
 }
 

@@ -163,6 +163,7 @@ class DouyuClient : public Dispatcher {
   void stop_on_loop();
   void finish(const std::string& failure);
   void check_alive();
+  void cancel_timer(TimerId& timer);  // cancels if armed; leaves it 0
   void cancel_timers();
   void refuse_outgoing(const char* why, const Packet& packet);  // send_mutex_ held
   void logout_flushed();

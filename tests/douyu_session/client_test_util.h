@@ -55,14 +55,19 @@ class Collector {
   std::vector<uint64_t> seqs_;
 };
 
-inline DouyuClientOptions options_for(const DouyuServer& server, std::string room = "9999") {
+// Options for a server on 127.0.0.1:port, with short backoffs so reconnect tests stay fast.
+inline DouyuClientOptions options_for_port(uint16_t port, std::string room = "9999") {
   DouyuClientOptions o;
   o.host = "127.0.0.1";
-  o.port = server.address().port();
+  o.port = port;
   o.room_id = std::move(room);
   o.backoff_initial = 20ms;
   o.backoff_max = 200ms;
   return o;
+}
+
+inline DouyuClientOptions options_for(const DouyuServer& server, std::string room = "9999") {
+  return options_for_port(server.address().port(), std::move(room));
 }
 
 // True when `seqs` is exactly 1..n in order (no loss, no duplicate, no reordering).

@@ -158,14 +158,4 @@ inline std::function<Script(int)> fault_then_healthy(Script fault) {
   };
 }
 
-inline DouyuClientOptions options_for_port(uint16_t port) {
-  DouyuClientOptions o;
-  o.host = "127.0.0.1";
-  o.port = port;
-  o.room_id = "9999";
-  o.backoff_initial = 20ms;
-  o.backoff_max = 200ms;
-  return o;
-}
-
 }  // namespace asyncore::douyu::test

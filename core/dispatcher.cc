@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <typeinfo>
 
@@ -294,61 +295,60 @@ std::optional<std::pair<Socket, Address>> Dispatcher::accept() {
 
 size_t Dispatcher::send(const void* data, size_t size) {
   ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::send");
-  if (tls_) {
-    if (!tls_->established()) return 0;  // the handshake first: "would block"
-    int err = 0;
-    size_t sent = tls_->write(data, size, &err, addr_.to_string());
-    if (err == 0) return sent;
-    if (err == EWOULDBLOCK || err == EAGAIN || err == EINTR) return 0;
-    if (is_disconnect_errno(err)) {
-      disconnect_errno_ = err;
-      handle_close();
-      return 0;
-    }
-    throw_errno(err, "TLS send to " + addr_.to_string());
-  }
-  ssize_t n = is_socket_ ? ::send(fd_, data, size, MSG_NOSIGNAL) : ::write(fd_, data, size);
-  if (n >= 0) return static_cast<size_t>(n);
-  int err = errno;
-  if (err == EWOULDBLOCK || err == EAGAIN || err == EINTR) return 0;
-  if (is_disconnect_errno(err)) {
-    disconnect_errno_ = err;
-    handle_close();
-    return 0;
-  }
-  throw_errno(err, "send to " + addr_.to_string());
+  if (handshaking()) return 0;  // the handshake first: "would block"
+  int err = 0;
+  size_t sent = layer_ ? layer_->write(below_, data, size, &err) : below_.write(data, size, &err);
+  if (err == 0) return sent;
+  stream_broke(err, "send to ");
+  return 0;
 }
 
 ssize_t Dispatcher::recv(void* buffer, size_t size) {
   ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::recv");
-  if (tls_) {
-    if (!tls_->established()) return -1;  // the handshake first: nothing now
-    int err = 0;
-    long got = tls_->read(buffer, size, &err, addr_.to_string());
-    if (got != 0) return got;
-    if (err == EWOULDBLOCK || err == EAGAIN || err == EINTR) return -1;
-    if (err != 0 && !is_disconnect_errno(err))
-      throw_errno(err, "TLS recv from " + addr_.to_string());
-    disconnect_errno_ = err;
-    handle_close();
-    return 0;
+  if (handshaking()) return -1;  // the handshake first: nothing now
+  int err = 0;
+  ssize_t got = layer_ ? layer_->read(below_, buffer, size, &err) : below_.read(buffer, size, &err);
+  if (got != 0) return got;
+  stream_broke(err, "recv from ");
+  return 0;
+}
+
+void Dispatcher::stream_broke(int err, const char* what) {
+  if (err != 0 && !is_disconnect_errno(err))
+    throw_errno(err, std::string(tls_ ? "TLS " : "") + what + addr_.to_string());
+  disconnect_errno_ = err;
+  handle_close();
+}
+
+ssize_t Dispatcher::Below::read(void* buffer, size_t size, int* err) {
+  *err = 0;
+  if (d->tls_) {
+    ssize_t got = d->tls_->read(buffer, size, err, d->peer_name_);
+    if (got == 0 && (*err == EWOULDBLOCK || *err == EAGAIN || *err == EINTR)) return -1;
+    return got;
   }
-  ssize_t n = is_socket_ ? ::recv(fd_, buffer, size, 0) : ::read(fd_, buffer, size);
+  ssize_t n = d->is_socket_ ? ::recv(d->fd_, buffer, size, 0) : ::read(d->fd_, buffer, size);
   if (n > 0) return n;
-  if (n == 0) {
-    if (size == 0) return -1;  // a zero-byte read says nothing about the peer
-    disconnect_errno_ = 0;
-    handle_close();
-    return 0;
+  if (n == 0) return size == 0 ? -1 : 0;  // a zero-byte read says nothing about the peer
+  int e = errno;
+  if (e == EWOULDBLOCK || e == EAGAIN || e == EINTR) return -1;
+  *err = e;
+  return 0;
+}
+
+size_t Dispatcher::Below::write(const void* data, size_t size, int* err) {
+  *err = 0;
+  if (d->tls_) {
+    size_t sent = d->tls_->write(data, size, err, d->peer_name_);
+    if (*err == EWOULDBLOCK || *err == EAGAIN || *err == EINTR) *err = 0;
+    return sent;
   }
-  int err = errno;
-  if (err == EWOULDBLOCK || err == EAGAIN || err == EINTR) return -1;
-  if (is_disconnect_errno(err)) {
-    disconnect_errno_ = err;
-    handle_close();
-    return 0;
-  }
-  throw_errno(err, "recv from " + addr_.to_string());
+  ssize_t n =
+      d->is_socket_ ? ::send(d->fd_, data, size, MSG_NOSIGNAL) : ::write(d->fd_, data, size);
+  if (n >= 0) return static_cast<size_t>(n);
+  int e = errno;
+  if (e != EWOULDBLOCK && e != EAGAIN && e != EINTR) *err = e;
+  return 0;
 }
 
 std::string Dispatcher::recv(size_t size) {
@@ -365,6 +365,10 @@ void Dispatcher::close() {
   connecting_ = false;
   cancel_dns();
   loop_.del_channel(this);
+  if (layer_ && layer_started_ && fd_ >= 0 && !handshaking() && disconnect_errno_ == 0)
+    layer_->shutdown(below_);  // the closing message, best effort
+  layer_started_ = false;
+  output_shutdown_pending_ = false;
   if (tls_) tls_->shutdown();  // close_notify, best effort; the configuration stays
   if (fd_ >= 0) {
     // Also removes a pending activation: no further event reaches this dispatcher this turn.
@@ -399,16 +403,23 @@ void Dispatcher::update_interest() {
   });
   if (!asked || generation_ != generation || fd_ < 0) return;
   if (user_wants_write_ || connecting_) want |= EV_WRITE;
-  // Bytes OpenSSL already decrypted: the socket may stay silent, handle_read() is due (the event
-  // is activated by hand once armed, as for a regular file).
-  bool tls_pending = false;
-  if (tls_ && tls_->started()) {
-    if (tls_->handshaking()) {
-      want = tls_->wants();  // the user's answers wait for the handshake
-    } else {
-      tls_pending = (want & EV_READ) != 0 && tls_->has_pending();
-      want |= tls_->wants();  // e.g. a read that must write (key update)
+  // Bytes TLS already decrypted or the layer already decoded: the socket may stay silent, a read
+  // is due (the event is activated by hand once armed, as for a regular file).
+  bool pending = false;
+  if (tls_handshaking()) {
+    want = tls_->wants();  // the user's answers wait for the handshake
+  } else if (layer_ && layer_started_ && !layer_->established()) {
+    want = EV_READ;  // the layer's handshake: the peer's reply, and its own bytes to write
+    if (layer_->wants_write()) want |= EV_WRITE;
+    if (tls_) want |= tls_->wants();
+    pending = tls_ && tls_->has_pending();
+  } else {
+    if (want & EV_READ) {
+      pending =
+          (tls_ && tls_->has_pending()) || (layer_ && layer_started_ && layer_->has_pending());
     }
+    if (tls_ && tls_->started()) want |= tls_->wants();  // e.g. a read that must write
+    if (layer_ && layer_started_ && layer_->wants_write()) want |= EV_WRITE;
   }
   if (always_ready_) {
     // A regular file is always ready (as poll() reports it); epoll cannot watch it, so the
@@ -424,7 +435,7 @@ void Dispatcher::update_interest() {
     if (want != 0) event_add(event_, nullptr);
     armed_ = want;
   }
-  if (tls_pending) event_active(event_, EV_READ, 0);
+  if (pending) event_active(event_, EV_READ, 0);
 }
 
 void Dispatcher::on_event(int, short what, void* arg) {
@@ -436,11 +447,11 @@ void Dispatcher::dispatch(short what) {
   // Handlers may close (and even reopen) this dispatcher: every step checks it is still the same
   // registration before going on.
   auto still_same = [&] { return generation_ == generation && fd_ >= 0; };
+  if (handshaking() && !connecting_) {  // server side, or TLS / a layer on a connected socket
+    guarded([&] { handshake_step(); });
+    return;
+  }
   if (tls_ && tls_->started()) {
-    if (tls_->handshaking() && !connecting_) {  // server side, or TLS on a connected socket
-      guarded([&] { tls_handshake_step(); });
-      return;
-    }
     // A read waiting for writability, a write waiting for readability (renegotiation, key update).
     if ((what & EV_WRITE) && tls_->read_wants_write()) what |= EV_READ;
     if ((what & EV_READ) && tls_->write_wants_read()) what |= EV_WRITE;
@@ -451,9 +462,15 @@ void Dispatcher::dispatch(short what) {
       if (accepting_) return;
       if (!connected_ && connecting_) {
         handle_connect_event();
-        if (!still_same() || tls_handshaking()) return;
+        if (!still_same() || handshaking()) return;
       }
-      if (user_wants_write_) handle_write();
+      if (layer_ && layer_started_ && layer_->wants_write()) {
+        int err = 0;
+        layer_->flush(below_, &err);
+        if (err != 0) return stream_broke(err, "send to ");
+        if (output_shutdown_pending_ && !layer_->wants_write()) finish_shutdown_output();
+      }
+      if (user_wants_write_ && still_same()) handle_write();
     });
   }
 }
@@ -464,7 +481,7 @@ void Dispatcher::handle_read_event() {
   } else if (!connected_) {
     const uint64_t generation = generation_;
     if (connecting_) handle_connect_event();
-    if (generation_ == generation && fd_ >= 0 && !tls_handshaking()) handle_read();
+    if (generation_ == generation && fd_ >= 0 && !handshaking()) handle_read();
   } else {
     handle_read();
   }
@@ -474,7 +491,7 @@ void Dispatcher::handle_write_event() {
   if (accepting_) return;  // listening sockets are never written to
   const uint64_t generation = generation_;
   if (!connected_ && connecting_) handle_connect_event();
-  if (generation_ == generation && fd_ >= 0 && !tls_handshaking()) handle_write();
+  if (generation_ == generation && fd_ >= 0 && !handshaking()) handle_write();
 }
 
 void Dispatcher::handle_connect_event() {
@@ -482,10 +499,7 @@ void Dispatcher::handle_connect_event() {
   socklen_t len = sizeof err;
   if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
   if (err != 0) fail_connect(err);
-  if (tls_) {
-    if (!tls_->started()) tls_begin();
-    if (!tls_handshake_step()) return;  // handle_connect() once the handshake completed
-  }
+  if (!handshake_step()) return;  // handle_connect() once TLS and the layer are established
   // The socket is connected whatever handle_connect() does, unless it closes the dispatcher (or
   // replaces its socket): then the state belongs to the new registration and is left alone.
   const uint64_t generation = generation_;
@@ -509,9 +523,7 @@ void Dispatcher::start_tls_client(std::shared_ptr<TlsContext> ctx, std::string s
     throw std::invalid_argument("start_tls_client: the TlsContext is a server context");
   if (tls_) tls_->shutdown();
   tls_ = std::make_unique<TlsSession>(std::move(ctx), std::move(server_name));
-  if (fd_ >= 0 && connected_) {  // TLS on a connected socket: the handshake starts now
-    tls_begin();
-  }
+  if (fd_ >= 0 && connected_) tls_begin();  // TLS on a connected socket: the handshake starts now
 }
 
 void Dispatcher::start_tls_server(std::shared_ptr<TlsContext> ctx) {
@@ -527,14 +539,41 @@ bool Dispatcher::tls_established() const { return tls_ && tls_->established(); }
 
 bool Dispatcher::tls_handshaking() const { return tls_ && tls_->handshaking(); }
 
+bool Dispatcher::handshaking() const {
+  return tls_handshaking() || (layer_ && layer_started_ && !layer_->established());
+}
+
 void Dispatcher::tls_begin() {
   tls_->set_default_server_name(connect_host_.empty() ? addr_.host() : connect_host_);
+  peer_name_ = addr_.to_string();
   tls_->start(fd_);
 }
 
-bool Dispatcher::tls_handshake_step() {
+void Dispatcher::set_layer(std::unique_ptr<StreamLayer> layer) {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::set_layer");
+  layer_ = std::move(layer);
+  layer_started_ = false;
+  output_shutdown_pending_ = false;
+  // On a connected socket (a server's accepted connection) the layer starts now, or after TLS.
+  if (layer_ && fd_ >= 0 && connected_ && !tls_handshaking()) guarded([&] { handshake_step(); });
+}
+
+bool Dispatcher::handshake_step() {
   try {
-    return tls_->handshake(addr_.to_string());
+    if (tls_) {
+      if (!tls_->started()) tls_begin();
+      if (!tls_->handshake(peer_name_)) return false;
+    }
+    if (layer_) {
+      if (!layer_started_) {
+        peer_name_ = addr_.to_string();
+        layer_->start(LayerPeer{connect_host_.empty() ? addr_.host() : connect_host_, addr_.port(),
+                                tls_ != nullptr});
+        layer_started_ = true;
+      }
+      if (!layer_->handshake(below_)) return false;
+    }
+    return true;
   } catch (...) {
     if (connecting_) {
       connecting_ = false;
@@ -543,6 +582,26 @@ bool Dispatcher::tls_handshake_step() {
     disconnect_errno_ = 0;
     throw;
   }
+}
+
+void Dispatcher::shutdown_output() {
+  ASYNCORE_CHECK_LOOP_THREAD(loop_, "Dispatcher::shutdown_output");
+  if (fd_ < 0 || !connected_ || !is_socket_) return;
+  if (layer_ && layer_started_ && layer_->established()) {
+    layer_->shutdown(below_);
+    if (layer_->wants_write()) {  // the close message is still queued: after the flush
+      output_shutdown_pending_ = true;
+      return;
+    }
+  }
+  finish_shutdown_output();
+}
+
+void Dispatcher::finish_shutdown_output() {
+  output_shutdown_pending_ = false;
+  if (tls_ && tls_->established()) tls_->send_close_notify();
+  if (::shutdown(fd_, SHUT_WR) != 0 && errno != ENOTCONN)
+    LOG(WARNING) << repr() << ": shutdown(SHUT_WR): " << std::strerror(errno);
 }
 
 // ---------------------------------------------------------------- default handlers

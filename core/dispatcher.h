@@ -64,6 +64,7 @@
 #include <utility>
 
 #include "core/address.h"
+#include "core/layer.h"
 #include "core/loop.h"
 #include "core/socket.h"
 
@@ -139,6 +140,21 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   bool tls_enabled() const { return tls_ != nullptr; }
   // True once the TLS handshake completed (false without TLS).
   bool tls_established() const;
+
+  // ---- a protocol layer over the stream (core/layer.h; e.g. WebSocket, client/websocket.h) ----
+  // Puts `layer` between recv()/send() and the stream (above TLS, if any). Call before connect()
+  // (clients) or in handle_accepted() (servers, after start_tls_server()). Its handshake runs
+  // once the connection below is up; handle_connect() comes only once it completed, and a failed
+  // one reaches handle_error() (connect_failed() is then true). The layer stays for a later
+  // connection of the same dispatcher; nullptr removes it.
+  void set_layer(std::unique_ptr<StreamLayer> layer);
+  StreamLayer* layer() const { return layer_.get(); }
+  // True while TLS or the layer is still handshaking on this connection.
+  bool handshaking() const;
+  // Graceful half-close: the layer's closing message (WebSocket close), TLS close_notify, then
+  // shutdown(SHUT_WR), each after what is queued below it has been written. recv() goes on until
+  // the peer ends the stream. No-op without a connected socket.
+  void shutdown_output();
 
   // setsockopt(level, name, value) with an int value; throws std::system_error naming the option.
   void set_socket_option(int level, int name, int value);
@@ -225,8 +241,24 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   void cancel_dns();
   [[noreturn]] void fail_connect(int err);  // records a failed connect, throws system_error
   bool tls_handshaking() const;
-  void tls_begin();           // creates the SSL on fd_ (TCP connected)
-  bool tls_handshake_step();  // true when done; on failure records it and throws
+  void tls_begin();  // creates the SSL on fd_ (TCP connected)
+  // Drives TLS, then the layer, as far as they go: true once both are established. A failure is
+  // recorded (connect_failed() when connecting) and thrown.
+  bool handshake_step();
+  // After the layer flushed: performs a shutdown_output() that waited for it.
+  void finish_shutdown_output();
+  // Routes a broken stream's errno, as recv()/send() do: handle_close() for a disconnect,
+  // std::system_error otherwise.
+  void stream_broke(int err, const char* what);
+
+  // The stream under the layer (and under recv()/send() without one): TLS when configured, else
+  // the socket. Errors come back as errno values; recv()/send() route them.
+  struct Below final : ByteStream {
+    explicit Below(Dispatcher* d) : d(d) {}
+    ssize_t read(void* buffer, size_t size, int* err) override;
+    size_t write(const void* data, size_t size, int* err) override;
+    Dispatcher* d;
+  };
 
   Loop& loop_;
   int fd_ = -1;
@@ -252,6 +284,11 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   Address addr_;
   std::string connect_host_;         // the host given to connect(host, port): TLS's default name
   std::unique_ptr<TlsSession> tls_;  // TLS under recv()/send(), when configured
+  std::string peer_name_;            // addr_.to_string(), made once per connection for errors
+  std::unique_ptr<StreamLayer> layer_;
+  bool layer_started_ = false;            // layer_->start() ran for this connection
+  bool output_shutdown_pending_ = false;  // shutdown_output() waits for the layer to flush
+  Below below_{this};
 };
 
 // Creates a shared-owned dispatcher whose lifetime the loop's map manages while it is open.

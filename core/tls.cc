@@ -284,4 +284,11 @@ void TlsSession::shutdown() {
   handshake_wants_ = read_wants_ = write_wants_ = 0;
 }
 
+void TlsSession::send_close_notify() {
+  if (ssl_ == nullptr || !established_ || failed_) return;
+  ERR_clear_error();
+  SSL_shutdown(ssl_);  // one non-blocking try; SSL_read still returns the peer's data
+  ERR_clear_error();
+}
+
 }  // namespace asyncore

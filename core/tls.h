@@ -102,6 +102,8 @@ class TlsSession {
 
   // close_notify, best effort (never blocks), then the SSL is freed. Safe to call twice.
   void shutdown();
+  // close_notify only (a half-close): reading goes on until the peer's close_notify or EOF.
+  void send_close_notify();
 
  private:
   static constexpr short kRead = 0x02;   // EV_READ

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config libevent-dev libgoogle-glog-dev libgflags-dev
-          libgtest-dev libgmock-dev libbenchmark-dev python3 libssl-dev openssl)
+          libgtest-dev libgmock-dev libbenchmark-dev python3 libssl-dev openssl
+          libwslay-dev)
 for arg in "$@"; do
   case "$arg" in
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;

@@ -7,6 +7,7 @@
 // Prints "listening on HOST:PORT" as its first line on stdout; stops cleanly on SIGINT/SIGTERM.
 // A client that stops reading is disconnected once 1 MiB waits for it (AsyncChat's high-water
 // mark); a line longer than 64 KiB closes its sender.
+#include <gflags/gflags.h>
 #include <glog/logging.h>
 
 #include <cstdio>
@@ -14,8 +15,11 @@
 #include <vector>
 
 #include "client/async_chat.h"
-#include "samples/sample_flags.h"
+#include "samples/flags.h"
 #include "samples/sample_util.h"
+
+DEFINE_string(host, "127.0.0.1", "address to listen on");
+DEFINE_int32(port, 0, "port; 0 picks a free one");
 
 namespace {
 
@@ -111,15 +115,17 @@ class ChatServer : public asyncore::Dispatcher {
 }  // namespace
 
 int main(int argc, char** argv) {
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  samples::Flags flags(argc, argv, {"host", "port"},
-                       "usage: chat_server [--host 127.0.0.1] [--port 0]\n");
+  const std::string usage = "usage: chat_server [flags]\n" + samples::describe_flags(__FILE__) +
+                            "  --help             this text\n\n" + samples::glog_flags_help();
+  if (!samples::init_sample(argc, argv, usage).empty()) samples::usage_error("no arguments", usage);
+  if (FLAGS_port < 0 || FLAGS_port > 65535) {
+    samples::usage_error("--port: not a port number: " + std::to_string(FLAGS_port), usage);
+  }
   samples::raise_fd_limit();
   Loop loop;
   samples::StopOnSignals stop(loop);
   try {
-    Address addr = Address::ip(flags.get("host", "127.0.0.1"), flags.port("port", 0));
+    Address addr = Address::ip(FLAGS_host, static_cast<uint16_t>(FLAGS_port));
     auto server = asyncore::make_dispatcher<ChatServer>(loop, addr);
     std::printf("listening on %s\n", Address::local_of(server->fileno()).to_string().c_str());
     std::fflush(stdout);

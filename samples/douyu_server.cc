@@ -9,97 +9,50 @@
 // SIGINT/SIGTERM and prints the session counters.
 #include "douyu/douyu_server.h"
 
+#include <gflags/gflags.h>
 #include <glog/logging.h>
 
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
-#include <vector>
 
-#include "samples/sample_flags.h"
+#include "samples/flags.h"
 #include "samples/sample_util.h"
 
-namespace {
-
-constexpr const char* kUsage =
-    "usage: douyu_server [flags]\n"
-    "  --host H             address to listen on (default 127.0.0.1)\n"
-    "  --port P             port; 0 picks a free one (default 0)\n"
-    "  --rate R             room messages per second per joined connection (default 20)\n"
-    "  --flood N            after joingroup send exactly N messages as fast as possible\n"
-    "  --replay FILE        stream the STT bodies of FILE (one per line) instead of synthetic\n"
-    "  --drop-after N       fault: close each connection after N room messages (default 0: off)\n"
-    "  --malformed-after N  fault: send one malformed frame after N room messages (default 0)\n"
-    "  --silent             fault: after loginres send nothing at all\n"
-    "  --seed N             seed of the synthetic stream (default 1)\n"
-    "  --help               this text\n"
-    "Flags take --name=value or --name value.\n";
-
-uint64_t to_u64(const samples::Flags& flags, const char* name, uint64_t fallback) {
-  const std::string text = flags.get(name, std::to_string(fallback));
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno != 0 || text[0] == '-') {
-    std::fprintf(stderr, "--%s: not a non-negative integer: '%s'\n", name, text.c_str());
-    flags.fail(2);
-  }
-  return v;
-}
-
-double to_double(const samples::Flags& flags, const char* name, double fallback) {
-  const std::string text = flags.get(name, std::to_string(fallback));
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !(v >= 0)) {
-    std::fprintf(stderr, "--%s: not a non-negative number: '%s'\n", name, text.c_str());
-    flags.fail(2);
-  }
-  return v;
-}
-
-}  // namespace
+DEFINE_string(host, "127.0.0.1", "address to listen on");
+DEFINE_int32(port, 0, "port; 0 picks a free one");
+DEFINE_double(rate, 20, "room messages per second per joined connection");
+DEFINE_uint64(flood, 0, "after joingroup send exactly N messages as fast as possible");
+DEFINE_string(replay, "", "stream the STT bodies of FILE (one per line) instead of synthetic");
+DEFINE_uint64(drop_after, 0, "fault: close each connection after N room messages (0: off)");
+DEFINE_uint64(malformed_after, 0, "fault: send one malformed frame after N room messages (0: off)");
+DEFINE_bool(silent, false, "fault: after loginres send nothing at all");
+DEFINE_uint64(seed, 1, "seed of the synthetic stream");
 
 int main(int argc, char** argv) {
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-
-  // samples::Flags knows only valued flags: take the one boolean flag out first.
-  bool silent = false;
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (i > 0 &&
-        (std::strcmp(argv[i], "--silent") == 0 || std::strcmp(argv[i], "--silent=true") == 0 ||
-         std::strcmp(argv[i], "--silent=1") == 0)) {
-      silent = true;
-    } else {
-      args.push_back(argv[i]);
-    }
-  }
-  samples::Flags flags(
-      static_cast<int>(args.size()), args.data(),
-      {"host", "port", "rate", "flood", "replay", "drop-after", "malformed-after", "seed"}, kUsage);
-  if (!flags.positional().empty()) {
-    std::fprintf(stderr, "unexpected argument '%s'\n", flags.positional().front().c_str());
-    flags.fail(2);
-  }
+  const std::string usage = "usage: douyu_server [flags]\n" + samples::describe_flags(__FILE__) +
+                            "  --help             this text\n\n" + samples::glog_flags_help();
+  const std::vector<std::string> args = samples::init_sample(argc, argv, usage);
+  if (!args.empty()) samples::usage_error("unexpected argument '" + args[0] + "'", usage);
+  if (FLAGS_port < 0 || FLAGS_port > 65535)
+    samples::usage_error("--port: not a port number: " + std::to_string(FLAGS_port), usage);
+  if (!(FLAGS_rate >= 0))
+    samples::usage_error("--rate: not a non-negative number: " + std::to_string(FLAGS_rate), usage);
 
   asyncore::douyu::SimulatorOptions options;
-  options.rate = to_double(flags, "rate", options.rate);
-  options.flood = to_u64(flags, "flood", 0);
-  options.replay_file = flags.get("replay", "");
-  options.drop_after = to_u64(flags, "drop-after", 0);
-  options.malformed_after = to_u64(flags, "malformed-after", 0);
-  options.silent = silent;
-  options.seed = to_u64(flags, "seed", options.seed);
+  options.rate = FLAGS_rate;
+  options.flood = FLAGS_flood;
+  options.replay_file = FLAGS_replay;
+  options.drop_after = FLAGS_drop_after;
+  options.malformed_after = FLAGS_malformed_after;
+  options.silent = FLAGS_silent;
+  options.seed = FLAGS_seed;
 
   samples::raise_fd_limit();
   asyncore::Loop loop;
   samples::StopOnSignals stop(loop);
   std::shared_ptr<asyncore::douyu::DouyuServer> server;
   try {
-    const auto addr = asyncore::Address::ip(flags.get("host", "127.0.0.1"), flags.port("port", 0));
+    const auto addr = asyncore::Address::ip(FLAGS_host, static_cast<uint16_t>(FLAGS_port));
     server = asyncore::make_dispatcher<asyncore::douyu::DouyuServer>(loop, addr, options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "douyu_server: %s\n", e.what());

@@ -12,18 +12,19 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "samples/sample_flags.h"
+#include "samples/flags.h"
 #include "samples/sample_util.h"
 
 int main(int argc, char** argv) {
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  samples::Flags flags(argc, argv, {}, "usage: socket_client HOST PORT\n");
-  if (flags.positional().size() != 2) flags.fail(2);
-  const std::string& host = flags.positional()[0];
+  const std::string usage = "usage: socket_client [flags] HOST PORT\n  --help  this text\n\n" +
+                            samples::glog_flags_help();
+  const std::vector<std::string> args = samples::init_sample(argc, argv, usage);
+  if (args.size() != 2) samples::usage_error("give HOST and PORT", usage);
+  const std::string& host = args[0];
   char* end = nullptr;
-  long port = std::strtol(flags.positional()[1].c_str(), &end, 10);
-  if (*end != '\0' || port <= 0 || port > 65535) flags.fail(2);
+  long port = std::strtol(args[1].c_str(), &end, 10);
+  if (args[1].empty() || *end != '\0' || port <= 0 || port > 65535)
+    samples::usage_error("not a port number: '" + args[1] + "'", usage);
 
   asyncore::Loop loop;
   samples::StopOnSignals stop(loop);

@@ -31,6 +31,7 @@
 #include "samples/danmaku/format.h"
 #include "samples/danmaku/options.h"
 #include "samples/danmaku/output.h"
+#include "samples/flags.h"
 
 using asyncore::Address;
 using asyncore::Loop;
@@ -368,6 +369,7 @@ bool reserve_standard_descriptors() {
 
 int main(int argc, char** argv) {
   const bool stdout_closed = reserve_standard_descriptors();
+  samples::log_to_stderr_by_default();  // before parsing: --nologtostderr can still say otherwise
   std::vector<std::string> args(argv + 1, argv + argc);
   danmaku::ParseResult parsed = danmaku::parse_options(args);
   if (parsed.help) {
@@ -389,7 +391,6 @@ int main(int argc, char** argv) {
                  "or /dev/null, or use --output=none)\n");
     return 1;
   }
-  FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
   App app(std::move(*parsed.options));
   return app.run();

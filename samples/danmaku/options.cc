@@ -1,49 +1,55 @@
+// options.cc — douyu_danmaku's flags as gflags flags, and the rules gflags cannot express: value
+// ranges, repeatable --room/--types, where to connect, TLS flags that only apply to wss.
 #include "samples/danmaku/options.h"
 
-#include <algorithm>
+#include <gflags/gflags.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
-#include <cstdlib>
-#include <functional>
+#include <cstring>
 #include <map>
 #include <sstream>
+
+#include "douyu/room_id.h"
+#include "samples/flags.h"
+
+// Descriptions are for gflags' registry; the help users read is usage() below.
+DEFINE_string(room, "", "room id or room page URL; repeatable, comma-separated");
+DEFINE_string(url, "", "barrage endpoint: tcp://, ws:// or wss:// HOST[:PORT][/PATH]");
+DEFINE_string(host, danmaku::kHistoricHost, "barrage server host (tcp)");
+DEFINE_int32(port, danmaku::kHistoricPort, "barrage server port (tcp)");
+DEFINE_string(ca_file, "", "PEM file of trust anchors for wss");
+DEFINE_bool(insecure, false, "wss without certificate verification (tests only)");
+DEFINE_bool(tls_compat, false, "wss with TLS 1.2 and DEFAULT:@SECLEVEL=1 (old servers)");
+DEFINE_bool(demo, false, "run the Douyu simulator in-process and connect to it");
+DEFINE_double(demo_rate, 50, "simulator messages per second per room");
+DEFINE_uint64(demo_flood, 0, "simulator sends N messages as fast as it can");
+DEFINE_string(output, "text", "text, jsonl or none");
+DEFINE_string(types, "", "only these message types, comma-separated");
+DEFINE_uint64(max_messages, 0, "exit after N delivered messages (0: no limit)");
+DEFINE_double(duration, 0, "exit after SEC seconds (0: no limit)");
+DEFINE_double(heartbeat, 45, "heartbeat interval in seconds");
+DEFINE_double(drain_timeout, 2, "seconds an unread stdout may hold up the end");
+DEFINE_bool(reconnect, true, "reconnect with backoff when the connection is lost");
+DEFINE_bool(stats, false, "print messages/s to stderr every second");
+DEFINE_string(decode, "fields", "fields or typed");
 
 namespace danmaku {
 
 namespace {
 
-// Digits only (no sign, no spaces), at most UINT64_MAX.
-bool parse_u64(const std::string& text, uint64_t& out) {
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return false;
-  errno = 0;
-  const unsigned long long v = std::strtoull(text.c_str(), nullptr, 10);
-  if (errno != 0) return false;
-  out = v;
-  return true;
-}
+using asyncore::douyu::Endpoint;
+using asyncore::douyu::Transport;
 
-// A decimal number in [lo, hi] (or exactly 0 when `zero_ok`); `why` says what is wrong.
-bool parse_number(const std::string& text, double lo, double hi, bool zero_ok, double& out,
-                  std::string& why) {
-  char* end = nullptr;
-  errno = 0;
-  const double v = text.empty() ? 0 : std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || std::isnan(v)) {
-    why = "not a number";
-    return false;
-  }
-  if (zero_ok && v == 0 && errno == 0) {
-    out = 0;
-    return true;
-  }
-  if (errno == ERANGE || !(v >= lo && v <= hi)) {
-    std::ostringstream range;
-    range << "allowed: " << (zero_ok ? "0 or " : "") << lo << " .. " << hi;
-    why = range.str();
-    return false;
-  }
-  out = v;
-  return true;
+// `v` in [lo, hi] (or exactly 0 when `zero_ok`), else why not.
+std::optional<std::string> out_of_range(double v, double lo, double hi, bool zero_ok) {
+  if (std::isnan(v)) return "not a number";
+  if ((zero_ok && v == 0) || (v >= lo && v <= hi)) return std::nullopt;
+  std::ostringstream range;
+  range << "allowed: " << (zero_ok ? "0 or " : "") << lo << " .. " << hi;
+  return range.str();
 }
 
 std::vector<std::string> split_commas(const std::string& text) {
@@ -55,12 +61,13 @@ std::vector<std::string> split_commas(const std::string& text) {
   return out;
 }
 
-bool is_room_id(const std::string& id) {
-  if (id.empty() || id.size() > 18) return false;
-  for (char c : id) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
+// Empty when `path` is a file we can read.
+std::string unreadable(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
+  if (S_ISDIR(st.st_mode)) return "it is a directory";
+  if (::access(path.c_str(), R_OK) != 0) return std::strerror(errno);
+  return "";
 }
 
 }  // namespace
@@ -70,10 +77,23 @@ std::string usage() {
 
 Collects Douyu live-room barrage (danmaku) and prints it. Logs go to stderr.
 
-  --room=ID          room id (numeric); repeat it or separate ids by commas for several rooms
-                     (a room given twice is connected once, with a warning)
-  --host=HOST        barrage server host (default openbarrage.douyutv.com)
-  --port=PORT        barrage server port (default 8601)
+  --room=ID          room id (numeric), or the room page's URL (https://www.douyu.com/9999,
+                     douyu.com/topic/...?rid=9999); repeat it or separate them by commas for
+                     several rooms (a room given twice is connected once, with a warning).
+                     A page named by a word (douyu.com/xiaozhi) is refused: the number is the rid
+                     in the page's URL, or "room_id" in its source
+  --url=URL          barrage endpoint: tcp://HOST[:PORT], ws://HOST[:PORT][/PATH] or
+                     wss://HOST[:PORT][/PATH] (IPv6 hosts in brackets). Without --url, --host
+                     or --demo a room uses Douyu's WebSocket proxy,
+                     wss://danmuproxy.douyu.com:8501..8506/
+  --host=HOST        the historic TCP endpoint instead: tcp://HOST:PORT
+                     (default openbarrage.douyutv.com; not with --url)
+  --port=PORT        its port (default 8601; not with --url)
+  --ca-file=PEM      wss: trust the certificates in PEM instead of the system's
+  --insecure         wss: do not verify the server's certificate (for tests only; not with
+                     --ca-file)
+  --tls-compat       wss: TLS 1.2 and the cipher list DEFAULT:@SECLEVEL=1, for old servers
+                     (the three wss flags are ignored, with a warning, for tcp:// and ws://)
   --demo             start the Douyu simulator in-process on a free loopback port and connect
                      to it (room 9999 unless --room is given)
   --demo-rate=R      simulator messages per second per room with --demo (default 50;
@@ -99,6 +119,11 @@ Collects Douyu live-room barrage (danmaku) and prints it. Logs go to stderr.
                      for the benchmarks in bench/, see docs/PERFORMANCE.md)
   --help             this text
 
+Flags take --name=value or --name value (switches: --name, --noname); --a-b and --a_b are the
+same flag.
+
+)" + samples::glog_flags_help() +
+         R"(
 Output: messages are written whole, and at once whenever the client has caught up (a pipe
 gets every line without delay). If stdout is not read, --duration and signals still end the run
 within --drain-timeout; the lines that could not be written are counted on stderr.
@@ -111,121 +136,133 @@ Exit status: 0 normal end (N messages, duration, SIGINT/SIGTERM/SIGHUP; logout i
                read within --drain-timeout of the end; stdout is closed (>&-) while there is
                output to write (--output=none runs without it); a room cannot be started
                (e.g. no more threads: ulimit -u);
-             2 usage error (unknown flag, bad or out-of-range value).
+             2 usage error (unknown flag, bad or out-of-range value, a --ca-file that cannot
+               be read, contradictory flags).
 )";
+}
+
+Endpoint endpoint_of(const Options& o) {
+  if (o.demo || (!o.url && o.host_given)) {
+    return Endpoint{Transport::kTcp, o.host, o.port, "/"};
+  }
+  return o.url ? *o.url : asyncore::douyu::douyu_default_endpoint();
 }
 
 ParseResult parse_options(const std::vector<std::string>& args) {
   ParseResult result;
-  Options o;
   auto fail = [&](std::string message) {
     result.error = std::move(message);
     return result;
   };
-  std::string why;  // set by a flag's parser to say why its value is bad
-  auto number = [&](double lo, double hi, bool zero_ok, double& out) {
-    return [&, lo, hi, zero_ok](const std::string& v) {
-      return parse_number(v, lo, hi, zero_ok, out, why);
-    };
-  };
-  std::map<std::string, int> room_count;
-  // Flags that take a value; each returns false on a bad value.
-  const std::map<std::string, std::function<bool(const std::string&)>> valued = {
-      {"room",
-       [&](const std::string& v) {
-         for (auto& id : split_commas(v)) {
-           if (!is_room_id(id)) return false;
-           id.erase(0, std::min(id.find_first_not_of('0'), id.size() - 1));  // 007 is room 7
-           if (room_count[id]++ == 0) o.rooms.push_back(id);
-         }
-         return !split_commas(v).empty();
-       }},
-      {"host",
-       [&](const std::string& v) {
-         o.host = v;
-         return !v.empty();
-       }},
-      {"port",
-       [&](const std::string& v) {
-         uint64_t p = 0;
-         if (!parse_u64(v, p) || p == 0 || p > 65535) {
-           why = "allowed: 1 .. 65535";
-           return false;
-         }
-         o.port = static_cast<uint16_t>(p);
-         return true;
-       }},
-      {"demo-rate", number(0, kMaxDemoRate, true, o.demo_rate)},
-      {"demo-flood", [&](const std::string& v) { return parse_u64(v, o.demo_flood); }},
-      {"output",
-       [&](const std::string& v) {
-         if (v == "text")
-           o.output = Output::kText;
-         else if (v == "jsonl")
-           o.output = Output::kJsonl;
-         else if (v == "none")
-           o.output = Output::kNone;
-         else
-           return false;
-         return true;
-       }},
-      {"decode",
-       [&](const std::string& v) {
-         if (v == "fields")
-           o.decode = Decode::kFields;
-         else if (v == "typed")
-           o.decode = Decode::kTyped;
-         else
-           return false;
-         return true;
-       }},
-      {"types",
-       [&](const std::string& v) {
-         for (auto& t : split_commas(v)) o.types.insert(t);
-         return !o.types.empty();
-       }},
-      {"max-messages", [&](const std::string& v) { return parse_u64(v, o.max_messages); }},
-      {"duration", number(kMinDuration, kMaxDuration, true, o.duration)},
-      {"heartbeat", number(kMinHeartbeat, kMaxHeartbeat, false, o.heartbeat)},
-      {"drain-timeout", number(0, kMaxDrainTimeout, true, o.drain_timeout)},
-  };
-  const std::map<std::string, std::function<void()>> switches = {
-      {"demo", [&] { o.demo = true; }},
-      {"reconnect", [&] { o.reconnect = true; }},
-      {"noreconnect", [&] { o.reconnect = false; }},
-      {"stats", [&] { o.stats = true; }},
-  };
+  const samples::ParsedFlags flags = samples::parse_flags(args);
+  if (flags.help) {
+    result.help = true;
+    return result;
+  }
+  if (!flags.error.empty()) return fail(flags.error);
+  if (!flags.positional.empty()) return fail("unexpected argument '" + flags.positional[0] + "'");
 
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      result.help = true;
-      return result;
-    }
-    if (arg.rfind("--", 0) != 0) return fail("unexpected argument '" + arg + "'");
-    std::string name = arg.substr(2);
-    std::optional<std::string> value;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    }
-    if (auto s = switches.find(name); s != switches.end()) {
-      if (value) return fail("--" + name + " takes no value");
-      s->second();
-      continue;
-    }
-    auto v = valued.find(name);
-    if (v == valued.end()) return fail("unknown flag --" + name);
-    if (!value) {
-      if (i + 1 >= args.size()) return fail("--" + name + " needs a value");
-      value = args[++i];
-    }
-    why.clear();
-    if (!v->second(*value)) {
-      return fail("--" + name + ": bad value '" + *value + "'" +
-                  (why.empty() ? "" : " (" + why + ")"));
+  Options o;
+  // gflags keeps the last value of a flag; --room and --types add up, so they read every use.
+  std::map<std::string, const samples::FlagUse*> last;  // flag name -> its last use
+  std::map<std::string, int> room_count;
+  for (const samples::FlagUse& use : flags.uses) {
+    last[use.name] = &use;
+    if (use.name == "room") {
+      const std::vector<std::string> items = split_commas(use.value);
+      if (items.empty()) return fail(use.given + ": bad value '" + use.value + "'");
+      for (const std::string& item : items) {
+        std::string why;
+        const std::optional<std::string> id = asyncore::douyu::parse_room_id(item, &why);
+        if (!id) return fail(use.given + ": " + why);
+        if (room_count[*id]++ == 0) o.rooms.push_back(*id);
+      }
+    } else if (use.name == "types") {
+      for (const std::string& t : split_commas(use.value)) o.types.insert(t);
+      if (o.types.empty()) return fail(use.given + ": bad value '" + use.value + "'");
     }
   }
+  // A value gflags accepted but our rules do not: "--flag: bad value 'v' (why)". Defaults obey
+  // the rules, so a flag that breaks one was given.
+  auto bad = [&](const char* name, const std::string& why) {
+    const samples::FlagUse& use = *last.at(name);
+    return fail(use.given + ": bad value '" + use.value + "'" +
+                (why.empty() ? "" : " (" + why + ")"));
+  };
+  struct Ranged {
+    const char* name;
+    double value, lo, hi;
+    bool zero_ok;
+    double* out;
+  };
+  for (const Ranged& r :
+       {Ranged{"heartbeat", FLAGS_heartbeat, kMinHeartbeat, kMaxHeartbeat, false, &o.heartbeat},
+        Ranged{"duration", FLAGS_duration, kMinDuration, kMaxDuration, true, &o.duration},
+        Ranged{"demo_rate", FLAGS_demo_rate, 0, kMaxDemoRate, true, &o.demo_rate},
+        Ranged{"drain_timeout", FLAGS_drain_timeout, 0, kMaxDrainTimeout, true,
+               &o.drain_timeout}}) {
+    if (auto why = out_of_range(r.value, r.lo, r.hi, r.zero_ok)) return bad(r.name, *why);
+    *r.out = r.value;
+  }
+  if (FLAGS_port < 1 || FLAGS_port > 65535) return bad("port", "allowed: 1 .. 65535");
+  if (FLAGS_host.empty()) return bad("host", "");
+  o.host = FLAGS_host;
+  o.port = static_cast<uint16_t>(FLAGS_port);
+  o.host_given = last.count("host") != 0 || last.count("port") != 0;
+  o.demo_flood = FLAGS_demo_flood;
+  o.max_messages = FLAGS_max_messages;
+  o.demo = FLAGS_demo;
+  o.reconnect = FLAGS_reconnect;
+  o.stats = FLAGS_stats;
+  const std::map<std::string, Output> outputs = {
+      {"text", Output::kText}, {"jsonl", Output::kJsonl}, {"none", Output::kNone}};
+  if (outputs.count(FLAGS_output) == 0) return bad("output", "text, jsonl or none");
+  o.output = outputs.at(FLAGS_output);
+  const std::map<std::string, Decode> decodes = {{"fields", Decode::kFields},
+                                                 {"typed", Decode::kTyped}};
+  if (decodes.count(FLAGS_decode) == 0) return bad("decode", "fields or typed");
+  o.decode = decodes.at(FLAGS_decode);
+
+  // Where to connect.
+  if (last.count("url") != 0) {
+    if (o.host_given) return fail("--url and --host/--port both say where to connect: give one");
+    std::string why;
+    o.url = asyncore::douyu::parse_endpoint(FLAGS_url, &why);
+    if (!o.url) return fail(last.at("url")->given + ": " + why);
+  }
+  if (o.demo && (o.url || o.host_given)) {
+    result.warnings.push_back(
+        "--demo connects to its in-process simulator: --url, --host and --port are ignored");
+  }
+
+  // TLS: a contradiction is an error; a flag the endpoint cannot use, a warning.
+  o.ca_file = FLAGS_ca_file;
+  o.insecure = FLAGS_insecure;
+  o.tls_compat = FLAGS_tls_compat;
+  if (last.count("ca_file") != 0) {
+    if (o.ca_file.empty()) return bad("ca_file", "a PEM file");
+    if (const std::string why = unreadable(o.ca_file); !why.empty())
+      return fail(last.at("ca_file")->given + ": cannot read '" + o.ca_file + "': " + why);
+  }
+  if (o.insecure && !o.ca_file.empty()) {
+    return fail(
+        "--insecure and --ca-file contradict each other (no verification, or "
+        "verification against the file): give one");
+  }
+  const Endpoint endpoint = endpoint_of(o);
+  if (o.demo || endpoint.transport != Transport::kWss) {
+    const std::string where =
+        o.demo ? "--demo (tcp to the in-process simulator)" : endpoint.to_string();
+    const std::pair<const char*, bool> tls_flags[] = {
+        {"ca_file", !o.ca_file.empty()}, {"insecure", o.insecure}, {"tls_compat", o.tls_compat}};
+    for (const auto& [name, set] : tls_flags) {
+      if (set) {
+        result.warnings.push_back(last.at(name)->given + " applies to wss:// only; ignored for " +
+                                  where);
+      }
+    }
+  }
+
   for (const auto& [id, n] : room_count) {
     if (n > 1) {
       result.warnings.push_back("room " + id + " given " + std::to_string(n) +

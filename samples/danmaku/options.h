@@ -1,5 +1,6 @@
 // options.h — the douyu_danmaku command line: its flags, their defaults, and the usage text.
-// Parsing is separate from main() so tests can pin every rule (exit codes included).
+// Parsing is separate from main() so tests can pin every rule (exit codes included). The flags
+// are gflags flags (options.cc), so glog's own (--v, --logtostderr, ...) work too.
 #pragma once
 
 #include <cstdint>
@@ -8,16 +9,30 @@
 #include <string>
 #include <vector>
 
+#include "douyu/endpoint.h"
+
 namespace danmaku {
 
 enum class Output { kText, kJsonl, kNone };
 // --decode: what the worker does with each message besides printing it (for benchmarks).
 enum class Decode { kFields, kTyped };
 
+// The historic TCP endpoint, which --host and --port override one part at a time.
+inline constexpr const char* kHistoricHost = "openbarrage.douyutv.com";
+inline constexpr uint16_t kHistoricPort = 8601;
+
 struct Options {
-  std::vector<std::string> rooms;  // --room=ID, repeatable or comma-separated; each id once
-  std::string host = "openbarrage.douyutv.com";
-  uint16_t port = 8601;
+  std::vector<std::string>
+      rooms;  // --room=ID or room URL, repeatable or comma-separated; once each
+  // Where to connect is endpoint_of(): --url, else --host/--port (tcp://HOST:PORT), else Douyu's
+  // WebSocket proxy, douyu_default_endpoint().
+  std::optional<asyncore::douyu::Endpoint> url;  // --url
+  std::string host = kHistoricHost;              // --host; with --demo, main() sets the simulator's
+  uint16_t port = kHistoricPort;                 // --port; likewise
+  bool host_given = false;                       // --host or --port was given
+  std::string ca_file;      // --ca-file: PEM trust anchors for wss (default: the system's)
+  bool insecure = false;    // --insecure: no certificate verification (tests only)
+  bool tls_compat = false;  // --tls-compat: TLS 1.2 and DEFAULT:@SECLEVEL=1, for old servers
   bool demo = false;        // run the simulator in-process on a free loopback port
   double demo_rate = 50;    // --demo-rate: simulator messages per second per room
   uint64_t demo_flood = 0;  // --demo-flood: simulator sends N messages as fast as it can
@@ -42,11 +57,17 @@ inline constexpr double kMaxDrainTimeout = 3600;                     // --drain-
 struct ParseResult {
   std::optional<Options> options;
   std::string error;                  // non-empty: usage error
-  std::vector<std::string> warnings;  // e.g. a room given twice (merged)
+  std::vector<std::string> warnings;  // e.g. a room given twice (merged), a TLS flag without wss
   bool help = false;
 };
 
+// `args`: argv without the program name. Callable again and again (tests): every flag starts from
+// its default; glog's flags stay set afterwards, for main().
 ParseResult parse_options(const std::vector<std::string>& args);
 std::string usage();
+
+// The endpoint the run connects to: --url; else tcp://host:port when --host/--port were given or
+// with --demo (main() points host/port at the simulator first); else douyu_default_endpoint().
+asyncore::douyu::Endpoint endpoint_of(const Options& options);
 
 }  // namespace danmaku

@@ -1,5 +1,5 @@
-// douyu_danmaku: its flags (parse_options), its text/jsonl lines, and the binary itself run
-// end to end against its own --demo simulator.
+// douyu_danmaku: its text/jsonl lines, and the binary itself run end to end against its own --demo
+// simulator. Its flags (parse_options) are pinned in danmaku_options_test.cc.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -13,127 +13,11 @@
 #include "douyu/douyu_server.h"
 #include "douyu/message.h"
 #include "samples/danmaku/format.h"
-#include "samples/danmaku/options.h"
 #include "tests/client/client_test_util.h"
 #include "tests/core/test_util.h"
 #include "tests/douyu/json_validator.h"
 
 namespace {
-
-using danmaku::Output;
-using danmaku::parse_options;
-
-TEST(DanmakuOptions, Defaults) {
-  auto r = parse_options({"--room=9999"});
-  ASSERT_TRUE(r.options) << r.error;
-  EXPECT_EQ(r.options->rooms, std::vector<std::string>{"9999"});
-  EXPECT_EQ(r.options->host, "openbarrage.douyutv.com");
-  EXPECT_EQ(r.options->port, 8601);
-  EXPECT_EQ(r.options->heartbeat, 45);
-  EXPECT_TRUE(r.options->reconnect);
-  EXPECT_EQ(r.options->output, Output::kText);
-}
-
-TEST(DanmakuOptions, EqualsAndSpaceFormsRepeatableAndCommaRooms) {
-  auto r = parse_options({"--room=1,2", "--room", "3", "--output=jsonl", "--types=chatmsg,dgb",
-                          "--max-messages", "7", "--duration=1.5", "--heartbeat=2", "--noreconnect",
-                          "--stats", "--host=127.0.0.1", "--port=9000"});
-  ASSERT_TRUE(r.options) << r.error;
-  EXPECT_EQ(r.options->rooms, (std::vector<std::string>{"1", "2", "3"}));
-  EXPECT_EQ(r.options->output, Output::kJsonl);
-  EXPECT_EQ(r.options->types, (std::set<std::string>{"chatmsg", "dgb"}));
-  EXPECT_EQ(r.options->max_messages, 7u);
-  EXPECT_DOUBLE_EQ(r.options->duration, 1.5);
-  EXPECT_DOUBLE_EQ(r.options->heartbeat, 2);
-  EXPECT_FALSE(r.options->reconnect);
-  EXPECT_TRUE(r.options->stats);
-  EXPECT_EQ(r.options->port, 9000);
-}
-
-TEST(DanmakuOptions, DemoNeedsNoRoom) {
-  auto r = parse_options({"--demo"});
-  ASSERT_TRUE(r.options) << r.error;
-  EXPECT_TRUE(r.options->demo);
-  EXPECT_EQ(r.options->rooms.size(), 1u);
-}
-
-TEST(DanmakuOptions, UsageErrors) {
-  for (std::vector<std::string> args :
-       std::vector<std::vector<std::string>>{{},                              // no room
-                                             {"--room=abc"},                  // not numeric
-                                             {"--room=1", "--output=xml"},    // bad format
-                                             {"--room=1", "--port=70000"},    // bad port
-                                             {"--room=1", "--bogus"},         // unknown flag
-                                             {"--room=1", "--max-messages"},  // missing value
-                                             {"--room=1", "--demo=yes"},      // switch with a value
-                                             {"--room=1", "--heartbeat=0"},   // zero interval
-                                             {"--room=1", "--port= 80"},      // not digits
-                                             {"--room=1", "--max-messages=-1"},
-                                             {"room=1"}}) {  // not a flag
-    auto r = parse_options(args);
-    EXPECT_FALSE(r.options) << "accepted: " << (args.empty() ? "(nothing)" : args.back());
-    EXPECT_FALSE(r.error.empty());
-  }
-  EXPECT_TRUE(parse_options({"--help"}).help);
-}
-
-// Item 5: a heartbeat that floods the server (1 ms) or overflows the millisecond conversion.
-TEST(DanmakuOptions, HeartbeatOutsideATenthOfASecondToADayIsAUsageError) {
-  for (const char* ok : {"0.1", "1", "45", "86400"}) {
-    auto r = parse_options({"--room=1", std::string("--heartbeat=") + ok});
-    ASSERT_TRUE(r.options) << ok << ": " << r.error;
-  }
-  for (const char* bad :
-       {"0", "0.001", "0.0999", "86400.5", "1e300", "-1", "nan", "inf", "1e-400"}) {
-    auto r = parse_options({"--room=1", std::string("--heartbeat=") + bad});
-    EXPECT_FALSE(r.options) << bad;
-    EXPECT_NE(r.error.find("--heartbeat"), std::string::npos) << r.error;
-  }
-  EXPECT_NE(parse_options({"--room=1", "--heartbeat=0.01"}).error.find("0.1 .. 86400"),
-            std::string::npos);
-}
-
-// Item 7: values no clock can hold are usage errors, for every numeric flag.
-TEST(DanmakuOptions, NumbersTheClockOrTheTypeCannotHoldAreUsageErrors) {
-  for (std::vector<std::string> bad :
-       std::vector<std::vector<std::string>>{{"--duration=1e300"},
-                                             {"--duration=1e10"},
-                                             {"--duration=inf"},
-                                             {"--duration=1e-300"},
-                                             {"--duration=-0.5"},
-                                             {"--duration=0x"},
-                                             {"--demo-rate=1e300"},
-                                             {"--demo-rate=-1"},
-                                             {"--max-messages=18446744073709551616"},
-                                             {"--max-messages=1e3"},
-                                             {"--demo-flood=99999999999999999999"},
-                                             {"--port=65536"},
-                                             {"--port=+80"},
-                                             {"--drain-timeout=1e9"},
-                                             {"--drain-timeout=-1"}}) {
-    bad.insert(bad.begin(), "--room=1");
-    auto r = parse_options(bad);
-    EXPECT_FALSE(r.options) << "accepted: " << bad.back();
-  }
-  auto r = parse_options({"--room=1", "--duration=1e9", "--demo-rate=1000000",
-                          "--max-messages=18446744073709551615", "--duration=0"});
-  ASSERT_TRUE(r.options) << r.error;
-  EXPECT_EQ(r.options->duration, 0);
-  EXPECT_EQ(r.options->max_messages, UINT64_MAX);
-  EXPECT_NE(parse_options({"--room=1", "--duration=1e300"}).error.find("0.001 .. 1e+09"),
-            std::string::npos);
-}
-
-// Item 10: a room given twice (also as 007 and 7) is one connection, with a warning.
-TEST(DanmakuOptions, RepeatedRoomsAreMergedWithAWarning) {
-  auto r = parse_options({"--room=1,1", "--room=1", "--room=7,2", "--room=007"});
-  ASSERT_TRUE(r.options) << r.error;
-  EXPECT_EQ(r.options->rooms, (std::vector<std::string>{"1", "7", "2"}));
-  ASSERT_EQ(r.warnings.size(), 2u);
-  EXPECT_EQ(r.warnings[0], "room 1 given 3 times: connecting to it once");
-  EXPECT_EQ(r.warnings[1], "room 7 given 2 times: connecting to it once");
-  EXPECT_TRUE(parse_options({"--room=1,2"}).warnings.empty());
-}
 
 TEST(DanmakuFormat, ChatLine) {
   asyncore::douyu::Message m(
@@ -275,7 +159,18 @@ TEST(DanmakuBinary, UsageErrorExitsTwoHelpExitsZero) {
   CliRun help = run_cli("--help");
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("--max-messages"), std::string::npos);
-  EXPECT_EQ(help.out.find("--logtostderr"), std::string::npos) << "lists other libraries' flags";
+  // glog's flags are ours too now (gflags): the help names the useful ones, and is still ours,
+  // not gflags' listing of every flag in the binary.
+  EXPECT_NE(help.out.find("--nologtostderr"), std::string::npos);
+  EXPECT_EQ(help.out.find("Flags from"), std::string::npos) << "gflags' own listing";
+  EXPECT_EQ(help.out.find("--logbufsecs"), std::string::npos) << "lists every glog flag";
+  // Usage errors of the new flags, and gflags' own flags, are ours too: 2, never gflags' 1.
+  for (const char* bad : {"--room=https://www.douyu.com/xiaozhi", "--room=1 --url=http://h",
+                          "--room=1 --url=tcp://h --port=1", "--room=1 --ca-file=/nonexistent",
+                          "--room=1 --insecure --ca-file=/dev/null", "--room=1 --v=x",
+                          "--room=1 --helpfull", "--room=1 --flagfile=/dev/null"}) {
+    EXPECT_EQ(run_cli(bad).status, 2) << bad;
+  }
 }
 
 // A signal ends the run cleanly: logout reaches the server, exit status 0, output was printed.

@@ -1,7 +1,6 @@
 #include "douyu/douyu_client.h"
 
 #include <glog/logging.h>
-#include <sys/socket.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -9,6 +8,7 @@
 
 #include "core/exception_text.h"
 #include "douyu/requests.h"
+#include "douyu/transport.h"
 #include "douyu/typed_messages.h"
 
 namespace asyncore::douyu {
@@ -79,6 +79,10 @@ DouyuClient::DouyuClient(Loop& loop, DouyuClientOptions options, Callback callba
                  [this] { send_packet(mrkl()); }) {
   checked_interval(options_.connect_timeout, "connect_timeout");
   read_buffer_.resize(kReadChunk);
+  port_ = options_.port;
+  if (options_.transport == Transport::kWss && !options_.tls_context)
+    options_.tls_context = TlsContext::client(options_.tls);
+  use_client_transport(*this, options_.transport, options_.path, options_.tls_context);
 } catch (const std::system_error& e) {
   throw std::system_error(e.code(), "DouyuClient: cannot start its threads");
 }
@@ -99,10 +103,11 @@ DouyuClient::~DouyuClient() {
   join();
 }
 
-std::string DouyuClient::tag() const {
-  return "[room " + options_.room_id + " " + options_.host + ":" + std::to_string(options_.port) +
-         "] ";
+std::string DouyuClient::url() const {
+  return Endpoint{options_.transport, options_.host, port_, options_.path}.to_string();
 }
+
+std::string DouyuClient::tag() const { return "[room " + options_.room_id + " " + url() + "] "; }
 
 void DouyuClient::start() {
   if (state() != State::kIdle) return;
@@ -118,11 +123,11 @@ void DouyuClient::connect_now() {
   connect_timer_ = loop().call_later(seconds(options_.connect_timeout), [this] {
     connect_timer_ = 0;
     if (state() != State::kConnecting) return;
-    connection_lost("connect to " + options_.host + ":" + std::to_string(options_.port) +
-                    " timed out after " + std::to_string(options_.connect_timeout.count()) + " ms");
+    connection_lost("connect to " + url() + " timed out after " +
+                    std::to_string(options_.connect_timeout.count()) + " ms");
   });
   try {
-    connect(options_.host, options_.port);
+    connect(options_.host, port_);
   } catch (...) {
     connection_lost("cannot connect: " + current_exception_text());
   }
@@ -191,17 +196,15 @@ void DouyuClient::handle_write() {
 void DouyuClient::logout_flushed() {
   close_after_flush_ = false;
   LOG(INFO) << tag() << "logout sent, waiting for the server to close";
-  if (::shutdown(fileno(), SHUT_WR) != 0) {
-    LOG(WARNING) << tag() << "shutdown(SHUT_WR) after logout: " << std::strerror(errno)
-                 << "; closing";
-    finish("");
-  }
+  shutdown_output();  // over ws/wss: a close message first, then TLS close_notify, then FIN
 }
 
 // ---------------------------------------------------------------- the session
 
 void DouyuClient::handle_connect() {
-  LOG(INFO) << tag() << "connected to " << addr().to_string() << ", logging in";
+  LOG(INFO) << tag() << "connected to " << addr().to_string()
+            << (options_.transport == Transport::kTcp ? "" : " (WebSocket upgrade done)")
+            << ", logging in";
   cancel_timer(connect_timer_);
   state_ = State::kLoggingIn;
   last_receive_ = std::chrono::steady_clock::now();
@@ -328,8 +331,13 @@ void DouyuClient::connection_lost(const std::string& reason) {
   LOG(WARNING) << tag() << "connection lost: " << reason
                << (unsent > 0 ? " (" + std::to_string(unsent) + " unsent bytes dropped)" : "");
   if (!options_.reconnect) {
-    finish(reason);
+    finish(url() + ": " + reason);
     return;
+  }
+  // Douyu's WebSocket proxy listens on 8501..8506: a port that failed is not tried twice in a row.
+  if (options_.transport == Transport::kWss && options_.rotate_wss_ports &&
+      port_ >= kDouyuWssFirstPort && port_ <= kDouyuWssLastPort) {
+    port_ = port_ == kDouyuWssLastPort ? kDouyuWssFirstPort : static_cast<uint16_t>(port_ + 1);
   }
   const auto now = std::chrono::steady_clock::now();
   const bool was_healthy = joined_at_ != std::chrono::steady_clock::time_point{} &&

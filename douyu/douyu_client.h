@@ -58,7 +58,9 @@
 #include <vector>
 
 #include "core/dispatcher.h"
+#include "core/tls.h"
 #include "douyu/backoff.h"
+#include "douyu/endpoint.h"
 #include "douyu/frame_decoder.h"
 #include "douyu/handler.h"
 #include "douyu/heartbeat_thread.h"
@@ -69,8 +71,20 @@
 namespace asyncore::douyu {
 
 struct DouyuClientOptions {
-  std::string host = "openbarrage.douyutv.com";  // historic TCP endpoint (PROTOCOL.md §3)
+  // Where to connect (douyu/endpoint.h). The default is the historic TCP endpoint (PROTOCOL.md
+  // §3); a real room today is at douyu_default_endpoint(), wss://danmuproxy.douyu.com:8501/ —
+  // set_endpoint() fills these four fields from a parsed URL.
+  Transport transport = Transport::kTcp;
+  std::string host = "openbarrage.douyutv.com";
   uint16_t port = 8601;
+  std::string path = "/";  // the WebSocket request target (ws/wss)
+  // wss: certificate verification, extra CA file, no verification (tests only), TLS 1.2 compat.
+  TlsOptions tls = {};
+  // wss: a client context to share between many clients (one per room); nullptr: the client
+  // makes its own from `tls`. Its construction throws std::runtime_error for a bad CA file.
+  std::shared_ptr<TlsContext> tls_context = {};
+  // wss to a port of Douyu's proxy range 8501..8506: every reconnect tries the next port of it.
+  bool rotate_wss_ports = true;
   std::string room_id;       // the real numeric room id
   int64_t group_id = -9999;  // "massive barrage": all messages
   std::chrono::milliseconds heartbeat_interval{45'000};
@@ -88,6 +102,14 @@ struct DouyuClientOptions {
   bool deliver_pending_on_stop =
       true;  // false: messages still queued at stop are discarded (counted)
   std::chrono::milliseconds logout_flush_timeout{1000};  // stop() closes after this at the latest
+
+  void set_endpoint(const Endpoint& e) {
+    transport = e.transport;
+    host = e.host;
+    port = e.port;
+    path = e.path;
+  }
+  Endpoint endpoint() const { return Endpoint{transport, host, port, path}; }
 };
 
 class DouyuClient : public Dispatcher {
@@ -156,7 +178,8 @@ class DouyuClient : public Dispatcher {
   void handle_error() override;
 
  private:
-  std::string tag() const;  // "[room 9999 host:port]" for logs
+  std::string tag() const;  // "[room 9999 wss://host:port/]" for logs
+  std::string url() const;  // the endpoint of the current attempt
   void connect_now();
   void on_message_loop_side(const Message& m, std::string& lost_reason);
   void connection_lost(const std::string& reason);
@@ -170,6 +193,7 @@ class DouyuClient : public Dispatcher {
 
   DouyuClientOptions options_;
   std::chrono::milliseconds dead_timeout_;
+  uint16_t port_;  // the current attempt's port (rotates over wss, see rotate_wss_ports)
 
   // Loop thread only.
   FrameDecoder decoder_;

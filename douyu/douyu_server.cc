@@ -7,11 +7,13 @@
 #include <cmath>
 #include <deque>
 #include <limits>
+#include <stdexcept>
 #include <vector>
 
 #include "douyu/frame_decoder.h"
 #include "douyu/packet.h"
 #include "douyu/stt.h"
+#include "douyu/transport.h"
 
 namespace asyncore::douyu {
 
@@ -296,7 +298,7 @@ void DouyuServer::Session::close_after_flush() {
 void DouyuServer::Session::shutdown_write() {
   if (write_shut_ || finished_) return;
   write_shut_ = true;
-  ::shutdown(fileno(), SHUT_WR);
+  shutdown_output();
   std::weak_ptr<Dispatcher> weak = weak_from_this();
   linger_timer_ = loop().call_later(kLingerSeconds, [weak] {
     if (auto self = weak.lock()) {
@@ -345,13 +347,16 @@ void DouyuServer::Session::flush() {
 
 DouyuServer::DouyuServer(Loop& loop, const Address& listen_on, SimulatorOptions options)
     : Dispatcher(loop), options_(std::move(options)) {
+  if (options_.transport == Transport::kWss && (!options_.tls || !options_.tls->is_server()))
+    throw std::invalid_argument("DouyuServer: wss needs SimulatorOptions::tls, a server context");
   if (!options_.replay_file.empty()) replay_ = load_replay_file(options_.replay_file);
   create_socket(listen_on.family(), SOCK_STREAM);
   set_reuse_addr();
   bind(listen_on);
   listen(1024);
   address_ = Address::local_of(fileno());
-  LOG(INFO) << "douyu simulator: listening on " << address_.to_string();
+  LOG(INFO) << "douyu simulator: listening on " << transport_scheme(options_.transport) << "://"
+            << address_.to_string();
 }
 
 DouyuServer::~DouyuServer() {
@@ -377,6 +382,7 @@ void DouyuServer::handle_accepted(Socket sock, const Address& addr) {
   ++stats_.connections;
   auto session = make_dispatcher<Session>(loop(), std::move(sock), addr, this, next_session_id_++);
   sessions_.insert(session.get());
+  use_server_transport(*session, options_.transport, options_.tls);
   if (ping_timer_ == 0 && options_.ping_interval > 0) {
     ping_timer_ = loop().call_every(options_.ping_interval, [this] { on_ping(); });
   }

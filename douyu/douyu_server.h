@@ -36,7 +36,8 @@
 // on from the same point; the connection that closed last sets the resume point.)
 //
 // "Close after flushing" (logout, errors, drop_after) is graceful: the queued bytes are written,
-// then shutdown(SHUT_WR) sends FIN; whatever the client still sends is read and discarded until
+// then shutdown_output() sends FIN (over ws/wss: after a WebSocket close 1000 and TLS's
+// close_notify); whatever the client still sends is read and discarded until
 // its EOF (at most kLingerSeconds), so the close never turns into an RST that could destroy
 // data in flight.
 //
@@ -62,6 +63,8 @@
 #include <vector>
 
 #include "core/dispatcher.h"
+#include "core/tls.h"
+#include "douyu/endpoint.h"
 #include "douyu/message.h"
 #include "douyu/room_stream.h"
 
@@ -84,6 +87,12 @@ struct SimulatorOptions {
                                         // instead of loginres, then close after flushing
   uint64_t seed = 1;                    // synthetic stream is deterministic for a seed
   double ping_interval = 30.0;          // seconds between pingreq to logged-in sessions (0: never)
+  // What the accepted connections speak (douyu/transport.h): tcp (the frames on the socket), ws
+  // (WebSocket, frames in binary messages; each send() of a session is one message, so a message
+  // often carries many frames), or wss (the same over TLS, with `tls`, a server context made by
+  // TlsContext::server() with a certificate and key).
+  Transport transport = Transport::kTcp;
+  std::shared_ptr<TlsContext> tls = {};
 };
 
 struct SimulatorStats {

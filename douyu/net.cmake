@@ -7,7 +7,8 @@ if(TARGET asyncore::client AND TARGET asyncore::douyu_protocol)
     ${PROJECT_SOURCE_DIR}/douyu/heartbeat_thread.cc
     ${PROJECT_SOURCE_DIR}/douyu/message_worker.cc
     ${PROJECT_SOURCE_DIR}/douyu/douyu_server.cc
-    ${PROJECT_SOURCE_DIR}/douyu/room_stream.cc)
+    ${PROJECT_SOURCE_DIR}/douyu/room_stream.cc
+    ${PROJECT_SOURCE_DIR}/douyu/transport.cc)
   add_library(asyncore::douyu ALIAS asyncore_douyu)
   target_include_directories(asyncore_douyu PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(asyncore_douyu PUBLIC asyncore::douyu_protocol asyncore::client asyncore::core)

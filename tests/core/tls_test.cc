@@ -5,11 +5,9 @@
 #include "core/tls.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +16,7 @@
 #include "client/buffered_dispatcher.h"
 #include "core/dispatcher.h"
 #include "core/exception_text.h"
+#include "tests/core/test_certificate.h"
 #include "tests/core/test_util.h"
 
 namespace asyncore {
@@ -27,35 +26,19 @@ using test::run_until;
 
 class TlsTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/asyncore-tls-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    std::string cmd = "cd " + dir_ +
-                      " && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem "
-                      "-days 1 -subj /CN=localhost "
-                      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  }
-  static void TearDownTestSuite() { std::filesystem::remove_all(dir_); }
+  static void SetUpTestSuite() { certificate_ = std::make_unique<test::TestCertificate>(); }
+  static void TearDownTestSuite() { certificate_.reset(); }
 
-  static std::string cert() { return dir_ + "/cert.pem"; }
-  static std::string key() { return dir_ + "/key.pem"; }
-  static std::shared_ptr<TlsContext> server_ctx() {
-    TlsOptions o;
-    o.cert_file = cert();
-    o.key_file = key();
-    return TlsContext::server(o);
-  }
+  static std::string cert() { return certificate_->cert(); }
+  static std::string key() { return certificate_->key(); }
+  static std::shared_ptr<TlsContext> server_ctx() { return certificate_->server_context(); }
   static std::shared_ptr<TlsContext> trusting_client_ctx() {
-    TlsOptions o;
-    o.ca_file = cert();
-    return TlsContext::client(o);
+    return certificate_->trusting_client_context();
   }
 
-  static std::string dir_;
+  static std::unique_ptr<test::TestCertificate> certificate_;
 };
-std::string TlsTest::dir_;
+std::unique_ptr<test::TestCertificate> TlsTest::certificate_;
 
 // Echoes what it reads (the BufferedDispatcher example).
 class Echo : public BufferedDispatcher {
@@ -356,13 +339,13 @@ TEST_F(TlsTest, LineServerOverTls) {
 
 TEST_F(TlsTest, ContextErrorsCarryOpenSslText) {
   TlsOptions o;
-  o.cert_file = dir_ + "/missing.pem";
+  o.cert_file = cert() + ".missing";
   o.key_file = key();
   try {
     TlsContext::server(o);
     FAIL() << "no exception";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("missing.pem"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cert.pem.missing"), std::string::npos) << e.what();
   }
 }
 

@@ -151,7 +151,9 @@ TEST_P(MalformedFrame, WithReconnectOffEndsCleanlyNamingTheError) {
   ASSERT_TRUE(run_until(
       loop, [&] { return client.stopped(); }, 10));
   client.join();
-  EXPECT_EQ(client.failure(), std::string("malformed frame (") + c.kind + ")");
+  // The URL of the attempt, then the reason.
+  EXPECT_EQ(client.failure(), "tcp://127.0.0.1:" + std::to_string(server.port()) +
+                                  ": malformed frame (" + c.kind + ")");
   EXPECT_EQ(got.seqs(), std::vector<uint64_t>{1});
   EXPECT_EQ(got.count("loginres"), 1u);
   ASSERT_TRUE(run_until(loop, [&] { return server.state->open == 0; }));

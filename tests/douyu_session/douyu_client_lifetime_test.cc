@@ -407,7 +407,7 @@ TEST(DouyuClientConnect, AConnectThatNeverCompletesTimesOut) {
   ASSERT_TRUE(run_until(
       loop, [&] { return client.stopped(); }, 4));
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));
-  EXPECT_NE(client.failure().find("connect to barrage.example:8601 timed out after 300 ms"),
+  EXPECT_NE(client.failure().find("connect to tcp://barrage.example:8601 timed out after 300 ms"),
             std::string::npos)
       << client.failure();
   client.join();

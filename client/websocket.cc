@@ -155,6 +155,8 @@ void WebSocketLayer::reset() {
   below_err_ = 0;
   end_reported_ = false;
   failure_.clear();
+  close_pending_ = false;
+  close_queued_ = false;
   close_code_ = 0;
   close_reason_.clear();
 }
@@ -323,7 +325,14 @@ ssize_t WebSocketLayer::read(ByteStream& below, void* buffer, size_t size, int* 
   return -1;
 }
 
+bool WebSocketLayer::closing() const {
+  // wslay's own closes (the reply to the peer's, a refusal) stop its reading.
+  return close_pending_ || close_queued_ || !wslay_event_get_read_enabled(ctx_) ||
+         !wslay_event_get_write_enabled(ctx_);
+}
+
 bool WebSocketLayer::queue(uint8_t opcode, std::string_view data) {
+  if (closing()) return false;
   wslay_event_msg msg{opcode, reinterpret_cast<const uint8_t*>(data.data()), data.size()};
   return wslay_event_queue_msg(ctx_, &msg) == 0;
 }
@@ -365,13 +374,22 @@ void WebSocketLayer::flush(ByteStream& below, int* err) {
   below_ = &below;
   wslay_event_set_error(ctx_, 0);
   int rv = wslay_event_send(ctx_);
+  if (rv == 0 && close_pending_ && !wslay_event_want_write(ctx_)) {
+    // What was queued before close() is out: now the close (wslay would send it first).
+    close_pending_ = false;
+    close_queued_ = wslay_event_queue_close(ctx_, close_status_,
+                                            reinterpret_cast<const uint8_t*>(close_text_.data()),
+                                            close_text_.size()) == 0;
+    rv = wslay_event_send(ctx_);
+  }
   below_ = nullptr;
   if (rv != 0) *err = below_err_ != 0 ? below_err_ : ENOMEM;
 }
 
 bool WebSocketLayer::wants_write() const {
   if (!established_) return handshake_out_pos_ < handshake_out_.size();
-  return ctx_ != nullptr && wslay_event_want_write(ctx_) != 0;
+  return ctx_ != nullptr && (wslay_event_want_write(ctx_) != 0 ||
+                             (close_pending_ && wslay_event_get_write_enabled(ctx_) != 0));
 }
 
 bool WebSocketLayer::has_pending() const {
@@ -384,8 +402,7 @@ bool WebSocketLayer::has_pending() const {
 
 void WebSocketLayer::shutdown(ByteStream& below) {
   if (ctx_ == nullptr) return;
-  if (!wslay_event_get_close_sent(ctx_))
-    wslay_event_queue_close(ctx_, WSLAY_CODE_NORMAL_CLOSURE, nullptr, 0);
+  close(WSLAY_CODE_NORMAL_CLOSURE);
   int err = 0;
   flush(below, &err);
 }
@@ -403,9 +420,12 @@ bool WebSocketLayer::ping(std::string_view payload) {
 }
 
 bool WebSocketLayer::close(uint16_t code, std::string_view reason) {
-  if (ctx_ == nullptr) return false;
-  return wslay_event_queue_close(ctx_, code, reinterpret_cast<const uint8_t*>(reason.data()),
-                                 reason.size()) == 0;
+  if (ctx_ == nullptr || closing() || reason.size() > 123) return false;
+  // Queued after the messages already queued: flush() hands it to wslay once they are out.
+  close_pending_ = true;
+  close_status_ = code;
+  close_text_ = reason;
+  return true;
 }
 
 size_t WebSocketLayer::queued_bytes() const {

@@ -101,7 +101,8 @@ class WebSocketLayer : public StreamLayer {
   // A ping with up to 125 bytes of payload (the peer's pong is absorbed); false as above.
   bool ping(std::string_view payload = {});
   // Starts the close handshake with `code` (1000 normal, 1001 going away, 3000-4999 the
-  // application's) and a reason of up to 123 bytes. false when a close was already sent.
+  // application's) and a reason of up to 123 bytes, after the messages already queued. Nothing
+  // can be sent after it. false when closing already, or the reason is too long.
   bool close(uint16_t code = 1000, std::string_view reason = {});
   // Payload bytes queued and not yet written.
   size_t queued_bytes() const;
@@ -139,6 +140,7 @@ class WebSocketLayer : public StreamLayer {
   // After wslay failed the connection (its close queued): sends the close, best effort, and
   // returns the error's text.
   std::string fail_protocol(ByteStream& below);
+  bool closing() const;  // a close is queued, sent or pending: no more messages
   bool queue(uint8_t opcode, std::string_view data);
   bool write_handshake(ByteStream& below);  // true when handshake_out_ is all written
 
@@ -167,6 +169,12 @@ class WebSocketLayer : public StreamLayer {
   int below_err_ = 0;
   bool end_reported_ = false;  // read() returned 0 (or threw the protocol error)
   bool discard_output_ = false;
+  // close(): wslay sends a queued close before queued messages, so it waits here until they
+  // are written.
+  bool close_pending_ = false;
+  bool close_queued_ = false;
+  uint16_t close_status_ = 0;
+  std::string close_text_;
   std::string failure_;  // the protocol violation read() throws once the payload before it is out
                          // // fail_protocol(): wslay's output goes nowhere
   uint16_t close_code_ = 0;

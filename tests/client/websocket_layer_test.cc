@@ -20,22 +20,10 @@ namespace {
 using ::testing::HasSubstr;
 using ws_test::Frame;
 using ws_test::frame;
+using ws_test::key_of;
 using ws_test::MemoryStream;
 using ws_test::next_frame;
-
-// The Sec-WebSocket-Key of a request written by a client layer.
-std::string key_of(const std::string& request) {
-  auto at = request.find("Sec-WebSocket-Key: ");
-  if (at == std::string::npos) return "";
-  at += 19;
-  return request.substr(at, request.find("\r\n", at) - at);
-}
-
-std::string response_for(const std::string& request) {
-  return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Accept: " +
-         websocket_accept_value(key_of(request)) + "\r\n\r\n";
-}
+using ws_test::response_for;
 
 const LayerPeer kPeer{"127.0.0.1", 8080, false};
 
@@ -307,6 +295,27 @@ TEST(WebSocketLayerTest, CloseInitiatedByUsWithStatus) {
   EXPECT_EQ(end, 0);
   EXPECT_EQ(c.ws->close_code(), 4000);
   EXPECT_TRUE(c.sent_frames().empty());  // no second close
+}
+
+TEST(WebSocketLayerTest, CloseGoesOutAfterQueuedMessages) {
+  Client c;
+  c.below.capacity = c.below.out.size();  // nothing goes out for now
+  EXPECT_TRUE(c.ws->send_text("one"));
+  EXPECT_TRUE(c.ws->send_text("two"));
+  EXPECT_TRUE(c.ws->close(4002));
+  EXPECT_FALSE(c.ws->send_text("three"));  // nothing after the close
+  int err = 0;
+  EXPECT_EQ(c.ws->write(c.below, "x", 1, &err), 0u);
+  EXPECT_EQ(err, EPIPE);
+  c.below.capacity = SIZE_MAX;
+  c.ws->flush(c.below, &err);
+  auto frames = c.sent_frames();
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[0].payload, "one");
+  EXPECT_EQ(frames[1].payload, "two");
+  EXPECT_EQ(frames[2].opcode, ws_test::kClose);
+  EXPECT_EQ(frames[2].close_code(), 4002);
+  EXPECT_FALSE(c.ws->wants_write());
 }
 
 TEST(WebSocketLayerTest, ShutdownSendsNormalClosure) {

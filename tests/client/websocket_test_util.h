@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "client/http_upgrade.h"
 #include "core/layer.h"
 
 namespace asyncore::ws_test {
@@ -132,6 +133,22 @@ inline std::optional<Frame> next_frame(std::string& buffer) {
   }
   buffer.erase(0, pos + len);
   return f;
+}
+
+// The Sec-WebSocket-Key of a client's upgrade request ("" when there is none).
+inline std::string key_of(const std::string& request) {
+  auto at = request.find("Sec-WebSocket-Key: ");
+  if (at == std::string::npos) return "";
+  at += 19;
+  return request.substr(at, request.find("\r\n", at) - at);
+}
+
+// The 101 a server answers to `request` (the accept value is checked against RFC 6455's example
+// in http_upgrade_test.cc).
+inline std::string response_for(const std::string& request) {
+  return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Accept: " +
+         websocket_accept_value(key_of(request)) + "\r\n\r\n";
 }
 
 }  // namespace asyncore::ws_test

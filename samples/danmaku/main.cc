@@ -28,6 +28,7 @@
 #include "core/loop.h"
 #include "douyu/douyu_client.h"
 #include "douyu/douyu_server.h"
+#include "samples/danmaku/demo_certificate.h"
 #include "samples/danmaku/format.h"
 #include "samples/danmaku/options.h"
 #include "samples/danmaku/output.h"
@@ -36,6 +37,8 @@
 using asyncore::Address;
 using asyncore::Loop;
 using asyncore::TimerId;
+using asyncore::TlsContext;
+using asyncore::TlsOptions;
 using namespace asyncore::douyu;
 
 namespace {
@@ -111,7 +114,13 @@ class App {
       : options_(std::move(options)), writer_(STDOUT_FILENO), printer_(writer_, options_.output) {}
 
   int run() {
-    if (options_.demo) start_simulator();
+    try {
+      if (options_.demo) start_simulator();
+      choose_endpoint();
+    } catch (const std::exception& e) {  // a CA file OpenSSL cannot use, a port, ...
+      std::fprintf(stderr, "douyu_danmaku: %s\n", e.what());
+      return 1;
+    }
     for (size_t i = 0; i < options_.rooms.size(); ++i) {
       if (!add_client(i)) return 1;
     }
@@ -146,10 +155,33 @@ class App {
     SimulatorOptions sim;
     sim.rate = options_.demo_rate;
     sim.flood = options_.demo_flood;
+    sim.transport = options_.demo_transport;
+    if (sim.transport == Transport::kWss) {
+      // A certificate made for this run: the simulator serves it, the client trusts only it.
+      demo_certificate_ = std::make_unique<danmaku::DemoCertificate>();
+      TlsOptions server_tls;
+      server_tls.cert_file = demo_certificate_->cert_file();
+      server_tls.key_file = demo_certificate_->key_file();
+      sim.tls = TlsContext::server(server_tls);
+      options_.ca_file = demo_certificate_->cert_file();
+      options_.insecure = false;
+    }
     server_ = std::make_unique<DouyuServer>(loop_, Address::ipv4_loopback(0), sim);
     options_.host = "127.0.0.1";
     options_.port = server_->address().port();
     LOG(INFO) << "demo: Douyu simulator listening on " << server_->address().to_string();
+  }
+
+  // Where the clients connect, and (wss) the TLS context all rooms share. Throws
+  // std::runtime_error with OpenSSL's reason for a CA file it cannot use.
+  void choose_endpoint() {
+    endpoint_ = danmaku::endpoint_of(options_);
+    if (endpoint_.transport != Transport::kWss) return;
+    TlsOptions tls;
+    tls.ca_file = options_.ca_file;
+    tls.insecure = options_.insecure;
+    tls.compat = options_.tls_compat;
+    tls_context_ = TlsContext::client(tls);
   }
 
   // False when the room's client (its threads) cannot be created: the rooms made so far are
@@ -157,8 +189,8 @@ class App {
   bool add_client(size_t index) {
     const std::string& room = options_.rooms[index];
     DouyuClientOptions o;
-    o.host = options_.host;
-    o.port = options_.port;
+    o.set_endpoint(endpoint_);
+    o.tls_context = tls_context_;
     o.room_id = room;
     o.heartbeat_interval =
         std::chrono::milliseconds(static_cast<int64_t>(options_.heartbeat * 1000));
@@ -309,9 +341,10 @@ class App {
     }
     int status = 0;
     if (!failure.empty()) {
-      std::fprintf(stderr,
-                   "douyu_danmaku: cannot keep a connection to %s:%u (reconnect is off): %s\n",
-                   options_.host.c_str(), options_.port, failure.c_str());
+      // The failure starts with the URL of the attempt, then the reason (DNS, TCP, TLS with
+      // OpenSSL's text, the HTTP status of a refused upgrade, ...).
+      std::fprintf(stderr, "douyu_danmaku: connection failed (reconnect is off): %s\n",
+                   failure.c_str());
       status = 1;
     }
     const auto lost = static_cast<unsigned long long>(writer_.lost_lines());
@@ -338,7 +371,10 @@ class App {
   Printer printer_;
   TypedSink typed_;
   Loop loop_;
+  std::unique_ptr<danmaku::DemoCertificate> demo_certificate_;  // --demo-transport=wss
   std::unique_ptr<DouyuServer> server_;  // declared after loop_: destroyed before it
+  Endpoint endpoint_;
+  std::shared_ptr<asyncore::TlsContext> tls_context_;  // wss: one for every room
   std::vector<std::unique_ptr<DouyuClient>> clients_;
   std::vector<event*> signal_events_;
   std::atomic<uint64_t> counted_{0};

@@ -26,6 +26,7 @@ DEFINE_bool(tls_compat, false, "wss with TLS 1.2 and DEFAULT:@SECLEVEL=1 (old se
 DEFINE_bool(demo, false, "run the Douyu simulator in-process and connect to it");
 DEFINE_double(demo_rate, 50, "simulator messages per second per room");
 DEFINE_uint64(demo_flood, 0, "simulator sends N messages as fast as it can");
+DEFINE_string(demo_transport, "tcp", "what the demo simulator speaks: tcp, ws or wss");
 DEFINE_string(output, "text", "text, jsonl or none");
 DEFINE_string(types, "", "only these message types, comma-separated");
 DEFINE_uint64(max_messages, 0, "exit after N delivered messages (0: no limit)");
@@ -99,6 +100,8 @@ Collects Douyu live-room barrage (danmaku) and prints it. Logs go to stderr.
   --demo-rate=R      simulator messages per second per room with --demo (default 50;
                      0 .. 1000000)
   --demo-flood=N     with --demo, the simulator sends N messages as fast as it can instead
+  --demo-transport=T with --demo, what the simulator speaks: tcp (default), ws or wss (with a
+                     certificate made for this run, which the client trusts)
   --output=FORMAT    text (default; one line per message, coloured on a terminal),
                      jsonl (one JSON object per message, fields as strings in wire order),
                      none (print nothing)
@@ -142,9 +145,8 @@ Exit status: 0 normal end (N messages, duration, SIGINT/SIGTERM/SIGHUP; logout i
 }
 
 Endpoint endpoint_of(const Options& o) {
-  if (o.demo || (!o.url && o.host_given)) {
-    return Endpoint{Transport::kTcp, o.host, o.port, "/"};
-  }
+  if (o.demo) return Endpoint{o.demo_transport, o.host, o.port, "/"};
+  if (!o.url && o.host_given) return Endpoint{Transport::kTcp, o.host, o.port, "/"};
   return o.url ? *o.url : asyncore::douyu::douyu_default_endpoint();
 }
 
@@ -222,6 +224,10 @@ ParseResult parse_options(const std::vector<std::string>& args) {
                                                  {"typed", Decode::kTyped}};
   if (decodes.count(FLAGS_decode) == 0) return bad("decode", "fields or typed");
   o.decode = decodes.at(FLAGS_decode);
+  const std::map<std::string, Transport> transports = {
+      {"tcp", Transport::kTcp}, {"ws", Transport::kWs}, {"wss", Transport::kWss}};
+  if (transports.count(FLAGS_demo_transport) == 0) return bad("demo_transport", "tcp, ws or wss");
+  o.demo_transport = transports.at(FLAGS_demo_transport);
 
   // Where to connect.
   if (last.count("url") != 0) {
@@ -252,7 +258,7 @@ ParseResult parse_options(const std::vector<std::string>& args) {
   const Endpoint endpoint = endpoint_of(o);
   if (o.demo || endpoint.transport != Transport::kWss) {
     const std::string where =
-        o.demo ? "--demo (tcp to the in-process simulator)" : endpoint.to_string();
+        o.demo ? "--demo (it trusts its own simulator's certificate)" : endpoint.to_string();
     const std::pair<const char*, bool> tls_flags[] = {
         {"ca_file", !o.ca_file.empty()}, {"insecure", o.insecure}, {"tls_compat", o.tls_compat}};
     for (const auto& [name, set] : tls_flags) {

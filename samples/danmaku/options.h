@@ -36,6 +36,7 @@ struct Options {
   bool demo = false;        // run the simulator in-process on a free loopback port
   double demo_rate = 50;    // --demo-rate: simulator messages per second per room
   uint64_t demo_flood = 0;  // --demo-flood: simulator sends N messages as fast as it can
+  asyncore::douyu::Transport demo_transport = asyncore::douyu::Transport::kTcp;  // --demo-...
   Output output = Output::kText;
   std::set<std::string> types;  // empty: all
   uint64_t max_messages = 0;    // 0: no limit

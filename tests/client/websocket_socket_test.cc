@@ -15,7 +15,9 @@
 #include "client/websocket.h"
 #include "core/dispatcher.h"
 #include "core/exception_text.h"
+#include "core/tls.h"
 #include "tests/client/websocket_test_util.h"
+#include "tests/core/test_certificate.h"
 #include "tests/core/test_util.h"
 
 namespace asyncore {
@@ -87,12 +89,15 @@ class RawServer : public Dispatcher {
 // A client dispatcher with a WebSocket layer: collects what recv() returns and what happens.
 class WsClient : public BufferedDispatcher {
  public:
-  WsClient(Loop& loop, uint16_t port, WebSocketOptions options = {}) : BufferedDispatcher(loop) {
+  WsClient(Loop& loop, uint16_t port, WebSocketOptions options = {},
+           std::shared_ptr<TlsContext> tls = nullptr)
+      : BufferedDispatcher(loop) {
     auto layer = WebSocketLayer::client(std::move(options));
     ws = layer.get();
     set_layer(std::move(layer));
     create_socket();
     connect(Address::ipv4_loopback(port));
+    if (tls) start_tls_client(std::move(tls));
   }
   void handle_connect() override { connected_called = true; }
   void handle_read() override {
@@ -338,7 +343,9 @@ TEST(WebSocketSocketTest, BackPressureThenDrain) {
 // A server connection in messages mode answering each message with its type and text.
 class JsonEcho : public Dispatcher {
  public:
-  JsonEcho(Loop& loop, Socket sock) : Dispatcher(loop, std::move(sock)) {
+  JsonEcho(Loop& loop, Socket sock, std::shared_ptr<TlsContext> tls)
+      : Dispatcher(loop, std::move(sock)) {
+    if (tls) start_tls_server(std::move(tls));  // TLS first, the layer above it
     auto layer = WebSocketLayer::server(
         {.subprotocols = {"json"}, .on_message = [this](WebSocketMessage&& m) {
            ws->send_text(std::string(m.is_text() ? "text:" : "binary:") + m.data);
@@ -362,7 +369,8 @@ class JsonEcho : public Dispatcher {
 
 class JsonServer : public Dispatcher {
  public:
-  explicit JsonServer(Loop& loop) : Dispatcher(loop) {
+  explicit JsonServer(Loop& loop, std::shared_ptr<TlsContext> tls = nullptr)
+      : Dispatcher(loop), tls_(std::move(tls)) {
     create_socket();
     set_reuse_addr();
     bind(Address::ipv4_loopback(0));
@@ -370,9 +378,10 @@ class JsonServer : public Dispatcher {
   }
   bool writable() override { return false; }
   void handle_accepted(Socket sock, const Address&) override {
-    conns.push_back(make_dispatcher<JsonEcho>(loop(), std::move(sock)));
+    conns.push_back(make_dispatcher<JsonEcho>(loop(), std::move(sock), tls_));
   }
   uint16_t port() const { return Address::local_of(fileno()).port(); }
+  std::shared_ptr<TlsContext> tls_;
   std::vector<std::shared_ptr<JsonEcho>> conns;
 };
 
@@ -408,10 +417,36 @@ TEST(WebSocketSocketTest, ServerModeWithMessagesBothSides) {
   server->close();
 }
 
+TEST(WebSocketSocketTest, OverTlsBothSides) {
+  test::TestCertificate cert;
+  ASSERT_TRUE(cert.ok());
+  Loop loop;
+  auto server = make_dispatcher<JsonServer>(loop, cert.server_context());
+  std::vector<WebSocketMessage> replies;
+  auto client = make_dispatcher<WsClient>(
+      loop, server->port(),
+      WebSocketOptions{
+          .on_message = [&](WebSocketMessage&& m) { replies.push_back(std::move(m)); }},
+      cert.trusting_client_context());
+  ASSERT_TRUE(run_until(loop, [&] { return client->connected_called || client->closed; }));
+  ASSERT_TRUE(client->connected_called) << (client->errors.empty() ? "" : client->errors[0]);
+  EXPECT_TRUE(client->tls_established());
+  EXPECT_THAT(server->conns.at(0)->ws->upgrade_head().get("Host").value_or(""),
+              HasSubstr("127.0.0.1:" + std::to_string(server->port())));
+  EXPECT_TRUE(client->ws->send_text(std::string(50000, 'j')));
+  EXPECT_TRUE(client->ws->send_text("quit"));
+  ASSERT_TRUE(run_until(loop, [&] { return client->closed; }));
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].data, "text:" + std::string(50000, 'j'));
+  EXPECT_EQ(client->ws->close_code(), 4000);
+  EXPECT_TRUE(client->errors.empty());
+  server->close();
+}
+
 TEST(WebSocketSocketTest, ServerRefusesPlainHttpWith400) {
   Loop loop;
   auto server = make_dispatcher<JsonServer>(loop);
-  auto raw = make_dispatcher<RawConn>(loop);
+  auto raw = make_dispatcher<RawConn>(loop);  // not a WebSocket client
   raw->create_socket();
   raw->connect(Address::ipv4_loopback(server->port()));
   raw->out = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";

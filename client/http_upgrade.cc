@@ -236,17 +236,21 @@ bool UpgradeClient::feed(std::string_view data) {
     reader_.feed(data);
     return true;
   }
+  // A server that answers something else is told apart early (before the cap, too).
+  auto check_prefix = [this] {
+    std::string_view got = reader_.received();
+    constexpr std::string_view kPrefix = "HTTP/";
+    if (got.substr(0, kPrefix.size()) != kPrefix.substr(0, std::min(got.size(), kPrefix.size()))) {
+      fail("not HTTP");
+    }
+  };
   try {
     reader_.feed(data);
   } catch (const std::runtime_error& e) {
+    check_prefix();
     fail(e.what());
   }
-  // A server that answers something else is told apart early, before the cap.
-  std::string_view got = reader_.received();
-  constexpr std::string_view kPrefix = "HTTP/";
-  if (got.substr(0, kPrefix.size()) != kPrefix.substr(0, std::min(got.size(), kPrefix.size()))) {
-    fail("not HTTP");
-  }
+  check_prefix();
   if (!reader_.done()) return false;
   HttpHead head;
   try {

@@ -156,6 +156,10 @@ TEST(HttpUpgradeTest, NotHttpRefusedFromTheFirstBytes) {
   UpgradeClient d("h:1", basic_request());
   EXPECT_FALSE(d.feed("HTT"));
   EXPECT_EQ(error_of([&] { d.feed("X"); }), "WebSocket upgrade refused by h:1: not HTTP");
+  // Even in one piece over the header cap.
+  UpgradeClient big("h:1", basic_request());
+  EXPECT_EQ(error_of([&] { big.feed(std::string(20000, 'x')); }),
+            "WebSocket upgrade refused by h:1: not HTTP");
   UpgradeClient e("h:1", basic_request());
   EXPECT_EQ(error_of([&] { e.feed("HTTP/1.1 abc nope\r\n\r\n"); }),
             "WebSocket upgrade refused by h:1: not HTTP");

@@ -89,7 +89,8 @@ struct DouyuClientOptions {
   int64_t group_id = -9999;  // "massive barrage": all messages
   std::chrono::milliseconds heartbeat_interval{45'000};
   std::chrono::milliseconds dead_timeout{0};  // no data for this long = dead; 0: 2 × heartbeat
-  std::chrono::milliseconds connect_timeout{10'000};  // DNS + TCP connect, per attempt
+  // DNS + TCP connect + TLS handshake + WebSocket upgrade, per attempt.
+  std::chrono::milliseconds connect_timeout{10'000};
   bool reconnect = true;
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{30'000};

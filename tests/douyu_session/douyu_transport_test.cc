@@ -261,6 +261,33 @@ TEST_F(DouyuTransportFailure, RefusedUpgradeIsRetriedWithBackoff) {
   EXPECT_EQ(client.failure(), "");
 }
 
+// connect_timeout covers the whole connect: a server whose kernel accepts the TCP connection but
+// which never answers the TLS ClientHello (or the upgrade request) ends the attempt in time.
+TEST_P(DouyuTransport, AHandshakeThatNeverEndsTimesOut) {
+  Loop loop;
+  Socket listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const Address any = Address::ipv4_loopback(0);
+  ASSERT_EQ(::bind(listener.fd(), any.sockaddr_ptr(), any.length()), 0);
+  ASSERT_EQ(::listen(listener.fd(), 4), 0);  // never accepted: the kernel completes the connect
+  auto options = options_for_port(Address::local_of(listener.fd()).port());
+  options.transport = GetParam();
+  options.connect_timeout = 300ms;
+  options.dead_timeout = 300ms;
+  options.reconnect = false;
+  DouyuClient client(loop, options, [](const Message&) {});
+  client.start();
+  ASSERT_TRUE(run_until(
+      loop, [&] { return client.stopped(); }, 5));
+  if (GetParam() == Transport::kTcp) {
+    // Plain TCP has no handshake of its own: connected, logging in, then silence.
+    EXPECT_NE(client.failure().find("no data for"), std::string::npos) << client.failure();
+  } else {
+    EXPECT_NE(client.failure().find("timed out after 300 ms"), std::string::npos)
+        << client.failure();
+  }
+  client.join();
+}
+
 // Douyu's proxy listens on 8501..8506: with nothing on 8501 and 8502, the client finds the
 // simulator on 8503 by rotating. Skipped when 8503 is taken on this machine.
 TEST_F(DouyuTransportFailure, WssRotatesThroughDouyusProxyPorts) {

@@ -6,6 +6,11 @@ set -euo pipefail
 packages=(g++ cmake make pkg-config libevent-dev libgoogle-glog-dev libgflags-dev
           libgtest-dev libgmock-dev libbenchmark-dev python3 libssl-dev openssl
           libwslay-dev)
+# Node.js and npm run the WebSocket interop tests (tests/interop/, the `ws` package from npm).
+# Debian's packages only when the commands are missing: a node from elsewhere (NodeSource, nvm)
+# brings its own npm, and Debian's npm package would conflict with it.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 for arg in "$@"; do
   case "$arg" in
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;

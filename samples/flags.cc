@@ -39,12 +39,23 @@ bool find_flag(const std::string& name, gflags::CommandLineFlagInfo* info) {
   return gflags::GetCommandLineFlagInfo(name.c_str(), info) && !gflags_own(info->name);
 }
 
-// What a value of gflags' `type` must look like (gflags said it does not).
+bool is_unsigned(const std::string& type) { return type == "uint32" || type == "uint64"; }
+bool is_signed(const std::string& type) { return type == "int32" || type == "int64"; }
+
+// gflags reads integers with strtoll/strtoull, which also take blanks, a '+', 0x... and, for
+// unsigned types, turn "\t-1" into 2^64-1. Integers here are plain decimal digits ('-' first for
+// signed types); the range check stays gflags'.
+bool plain_integer(const std::string& type, const std::string& value) {
+  const size_t sign = is_signed(type) && !value.empty() && value[0] == '-' ? 1 : 0;
+  return value.size() > sign && value.find_first_not_of("0123456789", sign) == std::string::npos;
+}
+
+// What a value of gflags' `type` must look like (it did not).
 std::string expected(const std::string& type) {
   if (type == "bool") return "true or false";
   if (type == "double") return "not a number";
-  if (type == "uint32" || type == "uint64") return "not a non-negative integer in range";
-  if (type == "int32" || type == "int64") return "not an integer in range";
+  if (is_unsigned(type)) return "not a non-negative decimal integer in range";
+  if (is_signed(type)) return "not a decimal integer in range";
   return "refused";
 }
 
@@ -109,7 +120,9 @@ ParsedFlags parse_flags(const std::vector<std::string>& args) {
       return fail("unknown flag " + given);
     }
     // gflags parses the value by the flag's type and stores it; "" means it refused.
-    if (gflags::SetCommandLineOption(info.name.c_str(), value->c_str()).empty())
+    const bool integer = is_signed(info.type) || is_unsigned(info.type);
+    if ((integer && !plain_integer(info.type, *value)) ||
+        gflags::SetCommandLineOption(info.name.c_str(), value->c_str()).empty())
       return fail(given + ": bad value '" + *value + "' (" + expected(info.type) + ")");
     out.uses.push_back(FlagUse{info.name, given, *value});
   }

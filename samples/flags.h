@@ -32,7 +32,8 @@ struct ParsedFlags {
 // `args`: argv without the program name. Every flag of the program (glog's included) is reset to
 // its default first, so the result depends on `args` alone; the values stay set afterwards (main()
 // reads them, and glog honours its own). Syntax, as gflags': --name=value, --name value (not for
-// booleans), --name / --noname for booleans, one dash or two, "--" ends the flags. gflags' own
+// booleans), --name / --noname for booleans, one dash or two, "--" ends the flags; integers in
+// plain decimal (stricter than gflags, whose strtoull reads "\t-1" as 2^64-1). gflags' own
 // flags (--flagfile, --fromenv, --helpfull, --version, ...) are refused.
 ParsedFlags parse_flags(const std::vector<std::string>& args);
 

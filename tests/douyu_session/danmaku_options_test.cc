@@ -112,7 +112,7 @@ TEST(DanmakuOptions, UsageErrors) {
                                              {"--room=1", "--nodemo=1"},      // --noX has no value
                                              {"--room=1", "--nohost"},        // --noX: not a bool
                                              {"--room=1", "--heartbeat=0"},   // zero interval
-                                             {"--room=1", "--port=80x"},      // not a number
+                                             {"--room=1", "--port= 80"},      // not digits
                                              {"--room=1", "--max-messages=-1"},
                                              {"room=1"},                       // not a flag
                                              {"--room=1", "--", "--demo"}}) {  // after "--"
@@ -135,7 +135,7 @@ TEST(DanmakuOptions, UsageErrorMessages) {
   EXPECT_EQ(error_of({"--room=1", "--port=70000"}),
             "--port: bad value '70000' (allowed: 1 .. 65535)");
   EXPECT_EQ(error_of({"--room=1", "--max-messages=-1"}),
-            "--max-messages: bad value '-1' (not a non-negative integer in range)");
+            "--max-messages: bad value '-1' (not a non-negative decimal integer in range)");
   EXPECT_EQ(error_of({"room=1"}), "unexpected argument 'room=1'");
   EXPECT_EQ(error_of({}), "give --room=ID (or --demo)");
   // The flag is named as it was written.
@@ -173,7 +173,7 @@ TEST(DanmakuOptions, NumbersTheClockOrTheTypeCannotHoldAreUsageErrors) {
                                              {"--max-messages=1e3"},
                                              {"--demo-flood=99999999999999999999"},
                                              {"--port=65536"},
-                                             {"--port=-80"},
+                                             {"--port=+80"},
                                              {"--drain-timeout=1e9"},
                                              {"--drain-timeout=-1"}}) {
     bad.insert(bad.begin(), "--room=1");
@@ -187,13 +187,16 @@ TEST(DanmakuOptions, NumbersTheClockOrTheTypeCannotHoldAreUsageErrors) {
   EXPECT_TRUE(contains(error_of({"--room=1", "--duration=1e300"}), "0.001 .. 1e+09"));
 }
 
-// gflags reads numbers with strtol/strtod: a sign, leading blanks and 0x are part of its syntax
-// (the old parser wanted plain digits). Ranges are still ours.
-TEST(DanmakuOptions, NumbersAreReadTheGflagsWay) {
-  EXPECT_EQ(options_of({"--room=1", "--port=+80"}).port, 80);
-  EXPECT_EQ(options_of({"--room=1", "--port= 80"}).port, 80);
-  EXPECT_EQ(options_of({"--room=1", "--max-messages=0x10"}).max_messages, 16u);
-  error_of({"--room=1", "--port=0x10000"});
+// gflags reads integers with strtoll/strtoull (blanks, '+', 0x..., and "\t-1" as 2^64-1 for an
+// unsigned flag): ours take plain decimal digits, as before gflags.
+TEST(DanmakuOptions, IntegersAreDigitsOnly) {
+  for (const char* bad :
+       {"--port=+80", "--port= 80", "--port=0x50", "--max-messages=0x10", "--max-messages=\t-1",
+        "--max-messages= 7", "--demo-flood=+1", "--port=", "--max-messages=-0"}) {
+    EXPECT_TRUE(contains(error_of({"--room=1", bad}), "decimal integer")) << bad;
+  }
+  EXPECT_EQ(options_of({"--room=1", "--port=080"}).port, 80);
+  EXPECT_EQ(error_of({"--room=1", "--port=-80"}), "--port: bad value '-80' (allowed: 1 .. 65535)");
 }
 
 // Item 10: a room given twice (also as 007 and 7) is one connection, with a warning.
@@ -255,7 +258,7 @@ TEST(DanmakuOptions, GlogFlagsAreAccepted) {
   EXPECT_EQ(FLAGS_v, 2);
   EXPECT_EQ(FLAGS_minloglevel, 1);
   EXPECT_FALSE(FLAGS_logtostderr);
-  EXPECT_EQ(error_of({"--room=1", "--v=x"}), "--v: bad value 'x' (not an integer in range)");
+  EXPECT_EQ(error_of({"--room=1", "--v=x"}), "--v: bad value 'x' (not a decimal integer in range)");
   options_of({"--room=1"});
   EXPECT_EQ(FLAGS_v, 0) << "a later call resets glog's flags too";
 }

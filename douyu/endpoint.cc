@@ -1,6 +1,8 @@
 // endpoint.cc — parsing and printing tcp:// ws:// wss:// endpoints.
 #include "douyu/endpoint.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -91,10 +93,9 @@ std::optional<Endpoint> parse_endpoint(std::string_view url, std::string* error)
       port_text = after.substr(1);
       if (port_text.empty()) return fail(error, "URL " + quoted + ": empty port");
     }
-    bool ok = !ep.host.empty() && std::all_of(ep.host.begin(), ep.host.end(), [](char c) {
-      return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
-    });
-    if (!ok) return fail(error, "URL " + quoted + ": bad IPv6 address");
+    in6_addr parsed{};  // brackets hold an IPv6 literal, and nothing else (RFC 3986)
+    if (::inet_pton(AF_INET6, ep.host.c_str(), &parsed) != 1)
+      return fail(error, "URL " + quoted + ": bad IPv6 address \"" + ep.host + "\"");
   } else {
     size_t colon = authority.rfind(':');
     ep.host = std::string(authority.substr(0, colon));

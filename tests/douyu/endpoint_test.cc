@@ -105,6 +105,8 @@ TEST(EndpointTest, Ipv6Errors) {
   EXPECT_NE(parse_error("ws://[::1]x/").find("junk after ]"), std::string::npos);
   EXPECT_NE(parse_error("ws://[::1]:/").find("empty port"), std::string::npos);
   EXPECT_NE(parse_error("ws://[]/").find("bad IPv6"), std::string::npos);
+  EXPECT_NE(parse_error("ws://[1.2.3.4]/").find("bad IPv6"), std::string::npos);  // IPv4: no [ ]
+  EXPECT_NE(parse_error("ws://[:::]/").find("bad IPv6"), std::string::npos);
   EXPECT_NE(parse_error("ws://[fe80::1%eth0]/").find("bad IPv6"), std::string::npos);
   EXPECT_NE(parse_error("ws://[example.com]/").find("bad IPv6"), std::string::npos);
   EXPECT_NE(parse_error("ws://[::1]:0/").find("bad port"), std::string::npos);

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(fuzz_frame_decoder fuzz_stt_decode fuzz_stt_nested fuzz_json fuzz_client_read_path)
+[ ${#targets[@]} -eq 0 ] && targets=(fuzz_frame_decoder fuzz_stt_decode fuzz_stt_nested fuzz_json fuzz_client_read_path
+                                 fuzz_websocket)
 
 bash scripts/install-deps.sh --fuzz
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \

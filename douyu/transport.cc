@@ -19,6 +19,8 @@ void use_client_transport(Dispatcher& d, Transport transport, const std::string&
   }
   WebSocketOptions ws;
   ws.path = path;
+  // As Douyu's web page sends it: a proxy may refuse an upgrade from no page at all.
+  ws.origin = "https://www.douyu.com";
   d.set_layer(WebSocketLayer::client(ws));
 }
 

@@ -16,7 +16,8 @@
 namespace asyncore::douyu {
 
 // Installs the client side of `transport` on `d` before it connects: TLS (wss) with `tls`, which
-// must be a client context (nullptr for tcp/ws), and a WebSocket client layer asking for `path`.
+// must be a client context (nullptr for tcp/ws), and a WebSocket client layer asking for `path`
+// (with the Origin of Douyu's web page, https://www.douyu.com).
 void use_client_transport(Dispatcher& d, Transport transport, const std::string& path,
                           std::shared_ptr<TlsContext> tls);
 

@@ -6,6 +6,8 @@
 #   douyu_danmaku typed  --output=none --decode=typed: also every message through its typed view
 #   python-asyncore      bench/tutorial_asyncore_client.py: the tutorial's own design
 # Usage: bash bench/e2e_barrage.sh [N] [N_PYTHON]   (defaults 3000000 and 200000; rates normalise)
+# MODE=transports: instead, douyu_danmaku --output=none over tcp://, ws:// and wss:// (the
+# simulator serving each; wss with a certificate made for the run), side by side.
 # Env: BUILD=build (build folder), REPEAT=1 (runs per contender; the best is kept), SKIP_BUILD=1.
 # Needs /usr/bin/time (installed by scripts/install-deps.sh --bench-tools).
 set -euo pipefail
@@ -29,13 +31,13 @@ trap cleanup EXIT
 # Starts a fresh simulator flooding $1 messages; sets $port.
 start_server() {
   : >"$tmp/server.out"
-  "$BIN/douyu_server" --flood="$1" --port=0 >"$tmp/server.out" 2>/dev/null &
+  "$BIN/douyu_server" --flood="$1" --port=0 "${SERVER_ARGS[@]}" >"$tmp/server.out" 2>/dev/null &
   server_pid=$!
   for _ in $(seq 200); do
     grep -q "listening on" "$tmp/server.out" && break
     sleep 0.01
   done
-  port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$tmp/server.out")
+  port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$tmp/server.out" | head -1)
   [ -n "$port" ] || { echo "e2e_barrage: simulator did not start" >&2; exit 1; }
 }
 stop_server() {
@@ -76,7 +78,37 @@ run() {
   echo "$name $msgs $bytes $wall $user $sys $rss" >>"$tmp/results"
 }
 
+SERVER_ARGS=()
 echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [ "${MODE:-clients}" = transports ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 1 \
+    -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+  echo "# N=$N; douyu_danmaku --output=none against douyu_server --transport=T; best of $REPEAT"
+  for t in tcp ws wss; do
+    SERVER_ARGS=(--transport="$t")
+    tls=()
+    if [ "$t" = wss ]; then
+      SERVER_ARGS+=(--cert-file="$tmp/cert.pem" --key-file="$tmp/key.pem")
+      tls=(--ca-file="$tmp/cert.pem")
+    fi
+    run "douyu_danmaku-$t" "$N" "$BIN/douyu_danmaku" --url="$t://127.0.0.1:@PORT@/" "${tls[@]}" \
+      --room=9999 --output=none --max-messages="$N" --noreconnect
+  done
+  awk '
+    { name[NR] = $1; msgs[NR] = $2; wall[NR] = $4; cpu[NR] = $5 + $6; rss[NR] = $7
+      rate[NR] = $2 / $4; if (NR == 1) tcp = rate[NR] }
+    END {
+      printf "%s\n", "(wall s: the client'"'"'s own clock from connect to the N-th message; CPU and RSS: /usr/bin/time, client only)";
+      printf "%-22s %10s %8s %12s %14s %9s %8s\n", "contender", "messages", "wall s", "msg/s",
+             "CPU s / M msg", "peak RSS", "vs tcp";
+      for (i = 1; i <= NR; ++i)
+        printf "%-22s %10d %8.2f %12.0f %14.2f %7.1fMB %7.0f%%\n", name[i], msgs[i], wall[i],
+               rate[i], cpu[i] / msgs[i] * 1e6, rss[i] / 1024, 100 * rate[i] / tcp;
+    }' "$tmp/results"
+  exit 0
+fi
+
 echo "# N=$N (C++), N=$NPY (Python); each contender against a fresh simulator; best of $REPEAT"
 run raw-reader "$N" "$BIN/raw_reader" 127.0.0.1 @PORT@ "$N"
 run douyu_danmaku "$N" "$BIN/douyu_danmaku" --host=127.0.0.1 --port=@PORT@ --room=9999 \

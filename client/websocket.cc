@@ -17,6 +17,8 @@ namespace {
 // fast peer cannot make it buffer without bound (a message being reassembled is bounded by
 // max_message_size, in wslay).
 constexpr size_t kReadAhead = 256 * 1024;
+// Room for control frames (pongs, a close) beyond max_queued_bytes before reading pauses.
+constexpr size_t kControlSlack = 64 * 1024;
 // Consumed prefix of the read buffers past which they are compacted.
 constexpr size_t kCompactThreshold = 64 * 1024;
 
@@ -58,7 +60,8 @@ struct WebSocketLayer::Callbacks {
     if (self->in_pos_ < self->in_.size()) return take(self->in_, &self->in_pos_, buf, len);
     size_t waiting = self->stream_.size() - self->stream_pos_;
     for (const auto& m : self->messages_) waiting += m.data.size();
-    if (self->below_ == nullptr || self->below_ended_ || waiting >= kReadAhead) {
+    if (self->below_ == nullptr || self->below_ended_ || waiting >= kReadAhead ||
+        self->read_paused()) {
       wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
       return -1;
     }
@@ -260,7 +263,18 @@ void WebSocketLayer::receive(ByteStream& below, int* err) {
     wslay_event_set_error(ctx_, 0);
     int rv = wslay_event_recv(ctx_);
     below_ = nullptr;
-    if (rv != 0) throw std::runtime_error("WebSocket with " + peer_ + ": out of memory");
+    if (rv == WSLAY_ERR_NOMEM)
+      throw std::runtime_error("WebSocket with " + peer_ + ": out of memory");
+    // Our recv callback never fails: a failure is wslay's frame parser refusing a frame (a
+    // control frame fragmented or over 125 bytes, a bad length). wslay has queued a close
+    // without a code and stopped reading; the payload before it is still delivered first.
+    if (rv != 0 && failure_.empty()) {
+      int ignored = 0;
+      flush(below, &ignored);
+      failure_ = "WebSocket frame from " + peer_ +
+                 " malformed (a control frame fragmented or over 125 bytes, or a bad length): "
+                 "connection failed";
+    }
   }
   while (!messages_.empty()) {
     WebSocketMessage m = std::move(messages_.front());
@@ -390,6 +404,13 @@ bool WebSocketLayer::wants_write() const {
   if (!established_) return handshake_out_pos_ < handshake_out_.size();
   return ctx_ != nullptr && (wslay_event_want_write(ctx_) != 0 ||
                              (close_pending_ && wslay_event_get_write_enabled(ctx_) != 0));
+}
+
+bool WebSocketLayer::read_paused() const {
+  // Messages queued by write()/send_message() stop at max_queued_bytes; past it (and a margin),
+  // the queue holds wslay's pongs for a peer that pings and does not read.
+  return ctx_ != nullptr &&
+         wslay_event_get_queued_msg_length(ctx_) >= options_.max_queued_bytes + kControlSlack;
 }
 
 bool WebSocketLayer::has_pending() const {

@@ -128,6 +128,7 @@ class WebSocketLayer : public StreamLayer {
   void flush(ByteStream& below, int* err) override;
   bool wants_write() const override;
   bool has_pending() const override;
+  bool read_paused() const override;
   void shutdown(ByteStream& below) override;
 
  private:

@@ -418,8 +418,16 @@ void Dispatcher::update_interest() {
       pending =
           (tls_ && tls_->has_pending()) || (layer_ && layer_started_ && layer_->has_pending());
     }
-    if (tls_ && tls_->started()) want |= tls_->wants();  // e.g. a read that must write
-    if (layer_ && layer_started_ && layer_->wants_write()) want |= EV_WRITE;
+    if (tls_ && tls_->started()) {
+      // Only what the user's own wishes need: a read that must write (a key update), a write
+      // that must read. TLS's plain "waiting for data" does not arm reading: back-pressure.
+      if ((want & EV_READ) && tls_->read_wants_write()) want |= EV_WRITE;
+      if ((want & EV_WRITE) && tls_->write_wants_read()) want |= EV_READ;
+    }
+    if (layer_ && layer_started_) {
+      if (layer_->wants_write()) want |= EV_WRITE;
+      if (layer_->read_paused()) want &= ~EV_READ;  // its replies wait for the peer to read
+    }
   }
   if (always_ready_) {
     // A regular file is always ready (as poll() reports it); epoll cannot watch it, so the
@@ -480,8 +488,12 @@ void Dispatcher::handle_read_event() {
     handle_accept();  // a listening socket is "readable" when a connection waits
   } else if (!connected_) {
     const uint64_t generation = generation_;
+    // With TLS or a layer this event belongs to a handshake, armed whatever readable() said: the
+    // next turn asks readable() before any handle_read() (what the handshake already read is
+    // pending there, see update_interest()). Plain TCP reads at once, as asyncore does.
+    const bool handshake_event = tls_ != nullptr || layer_ != nullptr;
     if (connecting_) handle_connect_event();
-    if (generation_ == generation && fd_ >= 0 && !handshaking()) handle_read();
+    if (!handshake_event && generation_ == generation && fd_ >= 0) handle_read();
   } else {
     handle_read();
   }

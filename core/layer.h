@@ -78,6 +78,10 @@ class StreamLayer {
   virtual bool wants_write() const = 0;
   // Payload already decoded, waiting for read(): handle_read() is due without socket readiness.
   virtual bool has_pending() const = 0;
+  // The layer takes nothing more from `below` for now, e.g. its replies to the peer's pings wait
+  // to be written: a peer that sends and never reads cannot grow memory. While true the socket
+  // is not watched for reading (wants_write() keeps it watched for writing).
+  virtual bool read_paused() const { return false; }
 
   // Begins the layer's graceful close (e.g. a WebSocket close message) and flushes it, best
   // effort, without blocking. Called by Dispatcher::shutdown_output() and close().

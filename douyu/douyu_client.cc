@@ -308,7 +308,17 @@ void DouyuClient::handle_close() {
   connection_lost(reason);
 }
 
-void DouyuClient::handle_error() { connection_lost(current_exception_text()); }
+// The reason as a user reads it: the exception's message (the C++ type name stays in the log
+// of the handler that threw, not in failure() or the CLI's last line).
+void DouyuClient::handle_error() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    connection_lost(e.what());
+  } catch (...) {
+    connection_lost(current_exception_text());
+  }
+}
 
 void DouyuClient::connection_lost(const std::string& reason) {
   heartbeat_.pause();
@@ -328,7 +338,9 @@ void DouyuClient::connection_lost(const std::string& reason) {
     finish("");
     return;
   }
-  LOG(WARNING) << tag() << "connection lost: " << reason
+  // A connect that never completed (DNS, TCP, TLS, the upgrade, its timeout) was not "lost".
+  const bool never_connected = state() == State::kConnecting;
+  LOG(WARNING) << tag() << (never_connected ? "cannot connect: " : "connection lost: ") << reason
                << (unsent > 0 ? " (" + std::to_string(unsent) + " unsent bytes dropped)" : "");
   if (!options_.reconnect) {
     finish(url() + ": " + reason);

@@ -431,11 +431,13 @@ TEST(DouyuClientReconnect, AServerThatFailsRightAfterLoginIsRetriedLessAndLessOf
   for (size_t i = 1; i < 5; ++i) {
     gaps_ms.push_back(std::chrono::duration<double, std::milli>(at[i] - at[i - 1]).count());
   }
-  // Delays 40, 80, 160, 320 ms ± 20 %: each at least 1.3 × the one before; the last well above
-  // the first.
+  // Delays 40, 80, 160, 320 ms ± 20 %, each gap plus a connect and a login: growing (a loaded
+  // machine adds tens of ms to any one gap, so neighbours are compared loosely), the last well
+  // above three times the first. A backoff reset on every loginres would keep them all ~40 ms.
   for (size_t i = 1; i < gaps_ms.size(); ++i) {
-    EXPECT_GT(gaps_ms[i], 1.3 * gaps_ms[i - 1]) << "gap " << i;
+    EXPECT_GT(gaps_ms[i], 0.8 * gaps_ms[i - 1]) << "gap " << i;
   }
+  EXPECT_GT(gaps_ms.back(), 3 * gaps_ms.front());
   EXPECT_GT(gaps_ms.back(), 250.0);
   client.stop();
   ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }));

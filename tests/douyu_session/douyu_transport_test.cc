@@ -152,49 +152,52 @@ INSTANTIATE_TEST_SUITE_P(AllTransports, DouyuTransport,
 
 // ---------------------------------------------------------------- failures, named
 
-class DouyuTransportFailure : public DouyuTransport {};
+class DouyuTransportFailure : public DouyuTransport {
+ protected:
+  // A wss simulator with the test certificate on 127.0.0.1:`port` (0: a free port).
+  static std::shared_ptr<DouyuServer> wss_server(Loop& loop, uint64_t flood = 0,
+                                                 uint16_t port = 0) {
+    SimulatorOptions so{.rate = 0, .flood = flood, .transport = Transport::kWss};
+    so.tls = certificate_->server_context();
+    return make_dispatcher<DouyuServer>(loop, Address::ipv4_loopback(port), so);
+  }
+  // Runs a client with reconnect off until it gave up; its failure().
+  static std::string failure_of(Loop& loop, DouyuClientOptions options) {
+    options.reconnect = false;
+    DouyuClient client(loop, options, [](const Message&) {});
+    client.start();
+    EXPECT_TRUE(run_until(
+        loop, [&] { return client.stopped(); }, 10));
+    client.join();
+    return client.failure();
+  }
+};
 
 // The system store does not trust the test certificate: refused, with OpenSSL's reason and the
 // URL; reconnect off ends the client.
 TEST_F(DouyuTransportFailure, UntrustedCertificateIsRefusedWithTheReason) {
   Loop loop;
-  SimulatorOptions so{.rate = 0, .transport = Transport::kWss};
-  so.tls = certificate_->server_context();
-  auto sim = make_dispatcher<DouyuServer>(loop, Address::ipv4_loopback(0), so);
+  auto sim = wss_server(loop);
   auto options = options_for(*sim);
   options.transport = Transport::kWss;
-  options.reconnect = false;
-  DouyuClient client(loop, options, [](const Message&) {});
-  client.start();
-  ASSERT_TRUE(run_until(
-      loop, [&] { return client.stopped(); }, 10));
+  const std::string failure = failure_of(loop, options);
   const std::string url = "wss://127.0.0.1:" + std::to_string(sim->address().port()) + "/";
-  EXPECT_EQ(client.failure().rfind(url + ": ", 0), 0u) << client.failure();
-  EXPECT_NE(client.failure().find("TLS handshake with 127.0.0.1"), std::string::npos)
-      << client.failure();
-  EXPECT_NE(client.failure().find("certificate verify failed"), std::string::npos)
-      << client.failure();
+  EXPECT_EQ(failure.rfind(url + ": ", 0), 0u) << failure;
+  EXPECT_NE(failure.find("TLS handshake with 127.0.0.1"), std::string::npos) << failure;
+  EXPECT_NE(failure.find("certificate verify failed"), std::string::npos) << failure;
   EXPECT_EQ(sim->stats().logins, 0u);
-  client.join();
 }
 
 TEST_F(DouyuTransportFailure, HostNameMismatchIsRefused) {
   Loop loop;
-  SimulatorOptions so{.rate = 0, .transport = Transport::kWss};
-  so.tls = certificate_->server_context();
-  auto sim = make_dispatcher<DouyuServer>(loop, Address::ipv4_loopback(0), so);
+  auto sim = wss_server(loop);
   auto options = options_for(*sim);
   options.transport = Transport::kWss;
   options.tls.ca_file = certificate_->cert();
   options.tls.server_name = "danmuproxy.douyu.com";  // the certificate says localhost
-  options.reconnect = false;
-  DouyuClient client(loop, options, [](const Message&) {});
-  client.start();
-  ASSERT_TRUE(run_until(
-      loop, [&] { return client.stopped(); }, 10));
-  EXPECT_NE(client.failure().find("certificate verify failed"), std::string::npos)
-      << client.failure();
-  EXPECT_NE(client.failure().find("hostname mismatch"), std::string::npos) << client.failure();
+  const std::string failure = failure_of(loop, options);
+  EXPECT_NE(failure.find("certificate verify failed"), std::string::npos) << failure;
+  EXPECT_NE(failure.find("hostname mismatch"), std::string::npos) << failure;
 }
 
 // A server that answers every upgrade request with a fixed HTTP response, then closes.
@@ -235,15 +238,11 @@ TEST_F(DouyuTransportFailure, RefusedUpgradeNamesTheHttpStatus) {
   auto refuser = make_dispatcher<HttpRefuser>(loop, "HTTP/1.1 403 Forbidden\r\n\r\n");
   auto options = options_for_port(refuser->port());
   options.transport = Transport::kWs;
-  options.reconnect = false;
-  DouyuClient client(loop, options, [](const Message&) {});
-  client.start();
-  ASSERT_TRUE(run_until(
-      loop, [&] { return client.stopped(); }, 10));
-  EXPECT_NE(client.failure().find("ws://127.0.0.1:" + std::to_string(refuser->port()) + "/: "),
+  const std::string failure = failure_of(loop, options);
+  EXPECT_NE(failure.find("ws://127.0.0.1:" + std::to_string(refuser->port()) + "/: "),
             std::string::npos)
-      << client.failure();
-  EXPECT_NE(client.failure().find("HTTP 403 Forbidden"), std::string::npos) << client.failure();
+      << failure;
+  EXPECT_NE(failure.find("HTTP 403 Forbidden"), std::string::npos) << failure;
 }
 
 // With reconnect on, a refused upgrade backs off and retries like a refused TCP connect.
@@ -292,11 +291,9 @@ TEST_P(DouyuTransport, AHandshakeThatNeverEndsTimesOut) {
 // simulator on 8503 by rotating. Skipped when 8503 is taken on this machine.
 TEST_F(DouyuTransportFailure, WssRotatesThroughDouyusProxyPorts) {
   Loop loop;
-  SimulatorOptions so{.rate = 0, .flood = 10, .transport = Transport::kWss};
-  so.tls = certificate_->server_context();
   std::shared_ptr<DouyuServer> sim;
   try {
-    sim = make_dispatcher<DouyuServer>(loop, Address::ipv4_loopback(8503), so);
+    sim = wss_server(loop, 10, 8503);
   } catch (const std::system_error& e) {
     GTEST_SKIP() << "127.0.0.1:8503 is taken: " << e.what();
   }

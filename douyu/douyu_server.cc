@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -318,7 +319,10 @@ void DouyuServer::Session::flush() {
         while (pending() < kHighWaterBytes && can_produce()) produce_one();
       }
     }
-    const size_t want = pending();
+    // Over ws/wss each send() is one WebSocket message: a receiver decodes nothing before a
+    // message is whole, so messages stay small, as a live proxy's are (many frames each).
+    const size_t want =
+        layer() != nullptr ? std::min(pending(), kWebSocketMessageBytes) : pending();
     if (want == 0) break;
     const size_t n = send(out_.data() + out_pos_, want);
     if (finished_ || !is_open()) return;  // the peer went away (handle_close ran)

@@ -88,9 +88,9 @@ struct SimulatorOptions {
   uint64_t seed = 1;                    // synthetic stream is deterministic for a seed
   double ping_interval = 30.0;          // seconds between pingreq to logged-in sessions (0: never)
   // What the accepted connections speak (douyu/transport.h): tcp (the frames on the socket), ws
-  // (WebSocket, frames in binary messages; each send() of a session is one message, so a message
-  // often carries many frames), or wss (the same over TLS, with `tls`, a server context made by
-  // TlsContext::server() with a certificate and key).
+  // (WebSocket, frames in binary messages of up to kWebSocketMessageBytes, so a message often
+  // carries many frames and a frame may straddle two messages), or wss (the same over TLS, with
+  // `tls`, a server context made by TlsContext::server() with a certificate and key).
   Transport transport = Transport::kTcp;
   std::shared_ptr<TlsContext> tls = {};
 };
@@ -110,7 +110,8 @@ class DouyuServer : public asyncore::Dispatcher {
   static constexpr size_t kLowWaterBytes = 64 * 1024;    // refill the output below this...
   static constexpr size_t kHighWaterBytes = 256 * 1024;  // ...up to this; stop reading above 1 MiB
   static constexpr double kTickSeconds = 0.01;           // rate-mode timer
-  static constexpr double kLingerSeconds = 5.0;          // graceful close: wait for client EOF
+  static constexpr size_t kWebSocketMessageBytes = 16 * 1024;  // ws/wss: bytes per message
+  static constexpr double kLingerSeconds = 5.0;  // graceful close: wait for client EOF
 
   // Creates the socket, set_reuse_addr(), binds `listen_on` (port 0: a free port) and listens.
   // Throws std::system_error (bind/listen) or std::runtime_error (unreadable replay file).

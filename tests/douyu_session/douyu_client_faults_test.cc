@@ -257,8 +257,8 @@ TEST(DouyuClientFaults, RefusedThenServerComesUp) {
   client.start();
   ASSERT_TRUE(run_until(
       loop, [&] { return client.reconnects() >= 3; }, 10));
-  EXPECT_TRUE(log.contains("cannot connect: connect to 127.0.0.1:" +
-                           std::to_string(port) + ": Connection refused"));
+  EXPECT_TRUE(log.contains("cannot connect: connect to 127.0.0.1:" + std::to_string(port) +
+                           ": Connection refused"));
   EXPECT_TRUE(log.contains("(reconnect #3)"));
   EXPECT_EQ(got.types().size(), 0u);
   RawServer server(
@@ -312,8 +312,7 @@ TEST(DouyuClientFaults, DnsFailureIsRetriedWithBackoff) {
   ASSERT_TRUE(run_until(
       loop, [&] { return client.reconnects() >= 3; }, 10));
   EXPECT_GE(dns.queries, 3);
-  EXPECT_TRUE(log.contains(
-      "cannot connect: cannot resolve host 'barrage.invalid' (port 8601)"));
+  EXPECT_TRUE(log.contains("cannot connect: cannot resolve host 'barrage.invalid' (port 8601)"));
   client.stop();
   ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }));
   client.join();

@@ -55,7 +55,8 @@ TestCertificate& cert() {
 
 // Runs the loop for `seconds` (a window in which something must NOT happen).
 void run_for(Loop& loop, double seconds) {
-  run_until(loop, [] { return false; }, seconds);
+  run_until(
+      loop, [] { return false; }, seconds);
 }
 
 // A raw peer: bytes in, bytes out (plaintext over TLS when it is a TLS server). Also a proxy
@@ -505,9 +506,8 @@ TEST_P(PeerEnds, MidFrameWithoutCloseIs1006) {
   auto listener = make_dispatcher<Listener>(loop, tls ? cert().server_context() : nullptr);
   auto c = make_dispatcher<WsDialer>(loop);
   c->open(listener->port(), tls ? cert().trusting_client_context() : nullptr);
-  ASSERT_TRUE(run_until(loop, [&] {
-    return !listener->conns.empty() && listener->conns[0]->has_request();
-  }));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return !listener->conns.empty() && listener->conns[0]->has_request(); }));
   auto conn = listener->conns[0];
   conn->out += response_for(conn->take_request()) + frame(ws_test::kBinary, "whole") +
                frame(ws_test::kBinary, std::string(200, 'z')).substr(0, 60);
@@ -588,7 +588,8 @@ TEST_P(Stack, ReadableFalseHoldsDecodedPayload) {
   EXPECT_FALSE(c->read_while_paused);
   c->on_read = nullptr;
   c->want_read = true;
-  ASSERT_TRUE(run_until(loop, [&] { return c->received.size() >= expected.size(); }, 5))
+  ASSERT_TRUE(run_until(
+      loop, [&] { return c->received.size() >= expected.size(); }, 5))
       << c->received.size();
   EXPECT_TRUE(c->received == expected);
 }
@@ -614,16 +615,18 @@ TEST_P(BadServerInput, FailsWithTheRfcCloseCode) {
   auto listener = make_dispatcher<Listener>(loop, tls ? cert().server_context() : nullptr);
   auto c = make_dispatcher<WsDialer>(loop);
   c->open(listener->port(), tls ? cert().trusting_client_context() : nullptr);
-  ASSERT_TRUE(run_until(loop, [&] {
-    return !listener->conns.empty() && listener->conns[0]->has_request();
-  }));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return !listener->conns.empty() && listener->conns[0]->has_request(); }));
   auto conn = listener->conns[0];
   conn->out += response_for(conn->take_request()) + frame(ws_test::kBinary, "before") + v.after_101;
-  ASSERT_TRUE(run_until(loop, [&] { return c->closes > 0; }, 5)) << v.name;
+  ASSERT_TRUE(run_until(
+      loop, [&] { return c->closes > 0; }, 5))
+      << v.name;
   EXPECT_EQ(c->received, "before");
   ASSERT_EQ(c->errors.size(), 1u) << c->all_errors();
   EXPECT_NE(c->errors[0].find(v.error_text), std::string::npos) << c->errors[0];
-  ASSERT_TRUE(run_until(loop, [&] { return conn->eof; }, 5));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return conn->eof; }, 5));
   auto frames = conn->frames();
   ASSERT_FALSE(frames.empty());
   EXPECT_EQ(frames.back().opcode, ws_test::kClose);
@@ -633,8 +636,8 @@ TEST_P(BadServerInput, FailsWithTheRfcCloseCode) {
 const Violation kViolations[] = {
     {"ReservedOpcode", std::string("\x83\x00", 2), "closed with 1002", 1002},
     {"RsvBitsSet", std::string("\xC2\x01x", 3), "closed with 1002", 1002},
-    {"MaskedServerFrame", frame(ws_test::kBinary, "masked", true, 0x01020304u),
-     "closed with 1002", 1002},
+    {"MaskedServerFrame", frame(ws_test::kBinary, "masked", true, 0x01020304u), "closed with 1002",
+     1002},
     // wslay's frame parser refuses these itself and fails the connection with a close that
     // carries no code (RFC 6455 7.1.7 allows it): reply_code 0 = an empty close payload.
     {"FragmentedPing", frame(ws_test::kPing, "x", false), "malformed", 0},
@@ -665,13 +668,14 @@ TEST_P(BadCloseCode, AnsweredWith1002) {
   auto listener = make_dispatcher<Listener>(loop);
   auto c = make_dispatcher<WsDialer>(loop);
   c->open(listener->port());
-  ASSERT_TRUE(run_until(loop, [&] {
-    return !listener->conns.empty() && listener->conns[0]->has_request();
-  }));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return !listener->conns.empty() && listener->conns[0]->has_request(); }));
   auto conn = listener->conns[0];
   conn->out += response_for(conn->take_request()) + frame(ws_test::kClose, GetParam().second);
-  ASSERT_TRUE(run_until(loop, [&] { return c->closes > 0; }, 5));
-  ASSERT_TRUE(run_until(loop, [&] { return conn->eof; }, 5));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return c->closes > 0; }, 5));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return conn->eof; }, 5));
   auto frames = conn->frames();
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(frames[0].opcode, ws_test::kClose);
@@ -683,7 +687,8 @@ INSTANTIATE_TEST_SUITE_P(Codes, BadCloseCode,
                          ::testing::Values(std::make_pair("Code999", ws_test::close_payload(999)),
                                            std::make_pair("Code1005", ws_test::close_payload(1005)),
                                            std::make_pair("Code1006", ws_test::close_payload(1006)),
-                                           std::make_pair("Code1016", ws_test::close_payload(1016))),
+                                           std::make_pair("Code1016",
+                                                          ws_test::close_payload(1016))),
                          [](const auto& info) { return std::string(info.param.first); });
 
 // A header block over the cap: the documented error, no handle_connect().
@@ -695,12 +700,12 @@ TEST_P(Stack, HugeUpgradeHeaderIsRefused) {
   std::string r = response_for(req);
   r.insert(r.size() - 2, "X-Padding: " + std::string(20000, 'h') + "\r\n");
   conn->out += r;
-  ASSERT_TRUE(run_until(loop, [&] { return c->closes > 0; }, 5));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return c->closes > 0; }, 5));
   EXPECT_EQ(c->connects, 0);
   EXPECT_TRUE(c->connect_failed());
   ASSERT_EQ(c->errors.size(), 1u) << c->all_errors();
-  EXPECT_NE(c->errors[0].find("header block over 16384 bytes"), std::string::npos)
-      << c->errors[0];
+  EXPECT_NE(c->errors[0].find("header block over 16384 bytes"), std::string::npos) << c->errors[0];
 }
 
 // The 101 and the first frames in one segment, the whole thing through TLS and WebSocket in
@@ -719,10 +724,12 @@ TEST_P(Stack, OneByteWritesThroughTheWholeStack) {
   }
   burst += frame(ws_test::kPing, "pp");
   conn->out += burst;
-  ASSERT_TRUE(run_until(loop, [&] { return c->received.size() >= expected.size(); }, 20))
+  ASSERT_TRUE(run_until(
+      loop, [&] { return c->received.size() >= expected.size(); }, 20))
       << c->all_errors();
   EXPECT_EQ(c->received, expected);
-  ASSERT_TRUE(run_until(loop, [&] { return !conn->in.empty() && next_frame(conn->in); }, 5));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return !conn->in.empty() && next_frame(conn->in); }, 5));
 }
 
 // A ping flood from a peer that never reads: the client's pongs pile up unless reading stops.
@@ -741,10 +748,12 @@ TEST_P(Stack, PingFloodAgainstANonReadingPeerStaysBounded) {
   conn->out.reserve(ping.size() * kPings);
   for (size_t i = 0; i < kPings; ++i) conn->out += ping;
   const size_t total = conn->out.size();
-  run_until(loop, [&] { return conn->written == total || c->closes > 0; }, 8);
-  EXPECT_LT(conn->written, total)
-      << "the client read all " << total << " bytes of pings while none of its pongs could be "
-      << "written: they are buffered (queued_bytes() says " << c->ws->queued_bytes() << ")";
+  run_until(
+      loop, [&] { return conn->written == total || c->closes > 0; }, 8);
+  EXPECT_LT(conn->written, total) << "the client read all " << total
+                                  << " bytes of pings while none of its pongs could be "
+                                  << "written: they are buffered (queued_bytes() says "
+                                  << c->ws->queued_bytes() << ")";
 }
 
 // ------------------------------------------------------------------------------ interleavings
@@ -836,12 +845,15 @@ TEST_P(ClientAttack, StopDuringTheUpgrade) {
   options.logout_flush_timeout = 300ms;
   DouyuClient client(loop, options, [](const Message&) {});
   client.start();
-  ASSERT_TRUE(run_until(loop, [&] { return !mute->conns.empty() && mute->conns[0]->has_request(); }));
+  ASSERT_TRUE(
+      run_until(loop, [&] { return !mute->conns.empty() && mute->conns[0]->has_request(); }));
   client.stop();
-  ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }, 3));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return client.stopped(); }, 3));
   EXPECT_EQ(client.failure(), "");
   client.join();
-  ASSERT_TRUE(run_until(loop, [&] { return mute->conns[0]->eof; }, 3));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return mute->conns[0]->eof; }, 3));
   mute->conns[0]->take_request();
   EXPECT_EQ(mute->conns[0]->in, "") << "bytes sent before any 101";
 }
@@ -850,12 +862,14 @@ TEST_P(ClientAttack, StopDuringTheUpgrade) {
 TEST_P(ClientAttack, DestroyDuringTheUpgrade) {
   Loop loop;
   auto mute = make_dispatcher<Listener>(loop, server_tls());
-  auto client = std::make_unique<DouyuClient>(loop, client_options(mute->port()),
-                                              [](const Message&) {});
+  auto client =
+      std::make_unique<DouyuClient>(loop, client_options(mute->port()), [](const Message&) {});
   client->start();
-  ASSERT_TRUE(run_until(loop, [&] { return !mute->conns.empty() && mute->conns[0]->has_request(); }));
+  ASSERT_TRUE(
+      run_until(loop, [&] { return !mute->conns.empty() && mute->conns[0]->has_request(); }));
   client.reset();
-  ASSERT_TRUE(run_until(loop, [&] { return mute->conns[0]->eof; }, 3));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return mute->conns[0]->eof; }, 3));
   run_for(loop, 0.05);
 }
 
@@ -931,10 +945,13 @@ TEST_P(ClientAttack, JoinFromEveryThread) {
     client.join();
     joined = true;
   });
-  EXPECT_TRUE(run_until(loop, [&] { return count.load() == 500; }, 20)) << count.load();
+  EXPECT_TRUE(run_until(
+      loop, [&] { return count.load() == 500; }, 20))
+      << count.load();
   EXPECT_FALSE(joined.load());
   client.stop();
-  const bool ok = run_until(loop, [&] { return joined.load(); }, 10);
+  const bool ok = run_until(
+      loop, [&] { return joined.load(); }, 10);
   joiner.join();  // (if it never returns, the test hangs here: the defect is then a hang)
   ASSERT_TRUE(ok);
   EXPECT_TRUE(client.stopped());
@@ -954,19 +971,22 @@ TEST_P(ClientAttack, OneByteSegmentsEndToEnd) {
   Collector got;
   DouyuClient client(loop, client_options(proxy->port()), got.callback());
   client.start();
-  ASSERT_TRUE(run_until(loop, [&] { return got.room_messages() == 30; }, 30))
+  ASSERT_TRUE(run_until(
+      loop, [&] { return got.room_messages() == 30; }, 30))
       << got.room_messages() << " state " << to_string(client.state());
   EXPECT_TRUE(is_one_to_n(got.seqs(), 30));
   EXPECT_EQ(client.reconnects(), 0u);
   client.stop();
-  ASSERT_TRUE(run_until(loop, [&] { return client.stopped() && server->stats().logouts == 1; }, 20))
+  ASSERT_TRUE(run_until(
+      loop, [&] { return client.stopped() && server->stats().logouts == 1; }, 20))
       << "logouts " << server->stats().logouts;
   client.join();
 }
 
 INSTANTIATE_TEST_SUITE_P(WebSocketTransports, ClientAttack,
-                         ::testing::Values(Transport::kWs, Transport::kWss),
-                         [](const auto& info) { return std::string(transport_scheme(info.param)); });
+                         ::testing::Values(Transport::kWs, Transport::kWss), [](const auto& info) {
+                           return std::string(transport_scheme(info.param));
+                         });
 
 // A callback blocked far longer than dead_timeout, with a small receive_high_water, over a
 // flood: reading pauses, the paused reader is not declared dead (no reconnect), and once the
@@ -992,7 +1012,8 @@ void blocked_callback_longer_than_dead_timeout(Transport transport) {
     cv.wait_for(lock, 20s, [&] { return gate_open; });
   });
   client.start();
-  EXPECT_TRUE(run_until(loop, [&] { return client.queued_messages() >= 16; }, 10));
+  EXPECT_TRUE(run_until(
+      loop, [&] { return client.queued_messages() >= 16; }, 10));
   run_for(loop, 1.0);  // more than six dead_timeouts with reading paused
   const size_t queued_while_paused = client.queued_messages();
   {
@@ -1000,7 +1021,8 @@ void blocked_callback_longer_than_dead_timeout(Transport transport) {
     gate_open = true;
   }
   cv.notify_all();
-  EXPECT_TRUE(run_until(loop, [&] { return got.room_messages() >= kMessages; }, 30))
+  EXPECT_TRUE(run_until(
+      loop, [&] { return got.room_messages() >= kMessages; }, 30))
       << got.room_messages();
   EXPECT_TRUE(is_one_to_n(got.seqs(), kMessages)) << got.room_messages() << " messages";
   EXPECT_EQ(client.reconnects(), 0u);
@@ -1041,15 +1063,18 @@ TEST(SimulatorWsAttack, UnmaskedClientFrameIsRefused) {
     raw->create_socket();
     raw->connect(server->address());
     const std::string login = encode_frame("type@=loginreq/roomid@=9999/");
-    raw->out = upgrade_request() + frame(ws_test::kBinary, login, true,
-                                         masked ? std::optional<uint32_t>(0xA1B2C3D4u)
-                                                : std::nullopt);
+    raw->out =
+        upgrade_request() + frame(ws_test::kBinary, login, true,
+                                  masked ? std::optional<uint32_t>(0xA1B2C3D4u) : std::nullopt);
     if (masked) {
-      ASSERT_TRUE(run_until(loop, [&] { return server->stats().logins == 1; }, 5));
+      ASSERT_TRUE(run_until(
+          loop, [&] { return server->stats().logins == 1; }, 5));
       raw->close();
       continue;
     }
-    ASSERT_TRUE(run_until(loop, [&] { return raw->eof; }, 5)) << raw->in;
+    ASSERT_TRUE(run_until(
+        loop, [&] { return raw->eof; }, 5))
+        << raw->in;
     ASSERT_NE(raw->in.find("\r\n\r\n"), std::string::npos) << raw->in;
     EXPECT_EQ(raw->in.rfind("HTTP/1.1 101", 0), 0u) << raw->in;
     raw->in.erase(0, raw->in.find("\r\n\r\n") + 4);

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# End-to-end barrage benchmark: the simulator floods N realistic messages at one client; four
-# clients receive the same stream, each against a fresh simulator, in one run:
+# End-to-end barrage benchmark: a producer floods N realistic messages at one client; every
+# contender receives the same stream, each against a fresh producer, in one run, in one table:
 #   raw-reader           bench/raw_reader.cc: read()+discard into a reused buffer (the pipe's limit)
 #   douyu_danmaku        --output=none: decode every frame to a Message, worker thread, callback
-#   douyu_danmaku typed  --output=none --decode=typed: also every message through its typed view
-#   python-asyncore      bench/tutorial_asyncore_client.py: the tutorial's own design
+#   douyu_danmaku-typed  --output=none --decode=typed: also every message through its typed view
+#   douyu_danmaku-jsonl  --output=jsonl, stdout redirected to a file (checked afterwards: exactly N
+#                        lines; the first and last 1000 parse as JSON)
+#   douyu_danmaku-text   --output=text, stdout redirected to a file (checked: exactly N lines)
+#   python-asyncore      bench/tutorial_asyncore_client.py: the tutorial's own design (N_PYTHON)
+# The producer is bench/flood_server.cc: the simulator's frames pre-built once into a ring and sent
+# with ~512 KiB sendmsg() calls (~0.05 CPU s per million messages), so "% raw" measures the
+# client, not the producer. The table shows the producer's CPU seconds too (/proc, at its end).
 # Usage: bash bench/e2e_barrage.sh [N] [N_PYTHON]   (defaults 3000000 and 200000; rates normalise)
-# MODE=transports: instead, douyu_danmaku --output=none over tcp://, ws:// and wss:// (the
-# simulator serving each; wss with a certificate made for the run), side by side.
+# PRODUCER=simulator: the old producer, douyu_server --flood=N (builds each frame through its event
+# loop; it needs about a core and capped the raw reader), for comparison.
+# MODE=transports: instead, douyu_danmaku --output=none over tcp://, ws:// and wss:// side by side;
+# this mode keeps the simulator (douyu_server --transport=T) as producer: only it serves ws/wss
+# (wss with a certificate made for the run).
 # Env: BUILD=build (build folder), REPEAT=1 (runs per contender; the best is kept), SKIP_BUILD=1.
 # Needs /usr/bin/time (installed by scripts/install-deps.sh --bench-tools).
 set -euo pipefail
@@ -28,34 +37,50 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts a fresh simulator flooding $1 messages; sets $port.
+# Starts a fresh producer flooding $1 messages (flood_server, or the simulator for
+# MODE=transports and PRODUCER=simulator); sets $port.
 start_server() {
   : >"$tmp/server.out"
-  "$BIN/douyu_server" --flood="$1" --port=0 "${SERVER_ARGS[@]}" >"$tmp/server.out" 2>/dev/null &
+  if [ "$PRODUCER" = simulator ]; then
+    "$BIN/douyu_server" --flood="$1" --port=0 "${SERVER_ARGS[@]}" >"$tmp/server.out" 2>/dev/null &
+  else
+    "$BIN/flood_server" --flood="$1" --port=0 >"$tmp/server.out" 2>"$tmp/server.err" &
+  fi
   server_pid=$!
   for _ in $(seq 200); do
     grep -q "listening on" "$tmp/server.out" && break
     sleep 0.01
   done
   port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$tmp/server.out" | head -1)
-  [ -n "$port" ] || { echo "e2e_barrage: simulator did not start" >&2; exit 1; }
+  [ -n "$port" ] || { echo "e2e_barrage: producer did not start" >&2; exit 1; }
 }
+# Stops the producer; sets $server_cpu (its user + system CPU seconds, read from /proc first).
 stop_server() {
+  server_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
+    "/proc/$server_pid/stat" 2>/dev/null || echo 0)
   kill "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
 }
 
-# run NAME MESSAGES CMD...: runs CMD under /usr/bin/time against a fresh simulator.
-# Appends "name msgs bytes wall user sys maxrss_kb" to $tmp/results.
+# run NAME MESSAGES [--stdout=FILE] CMD...: runs CMD under /usr/bin/time against a fresh
+# producer; with --stdout=FILE the contender's stdout goes to FILE (its messages), and only its
+# stderr is searched for its summary line. Appends "name msgs bytes wall user sys maxrss_kb
+# producer_cpu" to $tmp/results.
 run() {
   local name=$1 msgs=$2
   shift 2
+  local out="$tmp/out" summary=("$tmp/out" "$tmp/err")
+  if [ "${1#--stdout=}" != "$1" ]; then
+    out=${1#--stdout=}
+    summary=("$tmp/err")
+    shift
+  fi
   local best=""
   for _ in $(seq "$REPEAT"); do
     start_server "$msgs"
     local cmd=("${@//@PORT@/$port}")
-    /usr/bin/time -f "%e %U %S %M" -o "$tmp/time" "${cmd[@]}" >"$tmp/out" 2>"$tmp/err" || {
+    /usr/bin/time -f "%e %U %S %M" -o "$tmp/time" "${cmd[@]}" >"$out" 2>"$tmp/err" || {
       echo "e2e_barrage: $name failed:" >&2
       tail -5 "$tmp/err" >&2
       exit 1
@@ -65,26 +90,53 @@ run() {
     read -r wall user sys rss <"$tmp/time"
     # The contender's own clock, from connect to the N-th message (process start-up excluded:
     # Python's imports take up to a second on a loaded machine); /usr/bin/time gives CPU and RSS.
-    wall=$(grep -ho ' in [0-9.]* s' "$tmp/out" "$tmp/err" | head -1 | awk '{print $2}')
+    wall=$(grep -ho ' in [0-9.]* s' "${summary[@]}" | head -1 | awk '{print $2}')
+    [ -n "$wall" ] || { echo "e2e_barrage: $name printed no summary" >&2; tail -5 "$tmp/err" >&2; exit 1; }
     local bytes
-    bytes=$(grep -o '[0-9]* bytes' "$tmp/out" "$tmp/err" 2>/dev/null | head -1 | grep -o '^[^ ]*' |
-            sed 's/.*://' || true)
+    bytes=$(grep -ho '[0-9]* bytes' "${summary[@]}" 2>/dev/null | head -1 | grep -o '^[^ ]*' || true)
     [ -n "$bytes" ] || bytes=0
     if [ -z "$best" ] || awk "BEGIN{exit !($wall < ${best%% *})}"; then
-      best="$wall $user $sys $rss $bytes"
+      best="$wall $user $sys $rss $bytes $server_cpu"
     fi
   done
-  read -r wall user sys rss bytes <<<"$best"
-  echo "$name $msgs $bytes $wall $user $sys $rss" >>"$tmp/results"
+  read -r wall user sys rss bytes pcpu <<<"$best"
+  echo "$name $msgs $bytes $wall $user $sys $rss $pcpu" >>"$tmp/results"
+}
+
+# check_lines NAME FILE N FORMAT: the file of the last run of NAME holds exactly N message lines
+# (douyu_danmaku prints no session line, loginres/mrkl, unless --types asks for it); jsonl: the
+# first and last 1000 lines are JSON objects with a room type; text: every line starts "[9999] ".
+check_lines() {
+  local name=$1 file=$2 n=$3 format=$4 lines
+  lines=$(wc -l <"$file")
+  [ "$lines" -eq "$n" ] || { echo "e2e_barrage: $name wrote $lines lines, expected $n" >&2; exit 1; }
+  if [ "$format" = jsonl ]; then
+    { head -1000 "$file"; tail -1000 "$file"; } | python3 -c '
+import json, sys
+for i, line in enumerate(sys.stdin):
+    m = json.loads(line)
+    assert isinstance(m, dict) and m.get("type") not in (None, "loginres", "mrkl"), (i, line[:200])
+' || { echo "e2e_barrage: $name: the first/last 1000 lines are not all JSON room messages" >&2; exit 1; }
+  else
+    local bad
+    bad=$(grep -cv '^\[9999\] ' "$file" || true)
+    [ "$bad" -eq 0 ] || { echo "e2e_barrage: $name: $bad lines do not start with [9999]" >&2; exit 1; }
+  fi
+  echo "# $name: $file has exactly $n lines ($(du -m "$file" | cut -f1) MB), checked" >&2
+  rm -f "$file"
 }
 
 SERVER_ARGS=()
+server_cpu=0
+PRODUCER=${PRODUCER:-flood_server}
+[ "${MODE:-clients}" = transports ] && PRODUCER=simulator
 echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [ "${MODE:-clients}" = transports ]; then
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 1 \
     -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
-  echo "# N=$N; douyu_danmaku --output=none against douyu_server --transport=T; best of $REPEAT"
+  echo "# N=$N; douyu_danmaku --output=none against douyu_server --transport=T (the simulator:"
+  echo "# flood_server serves tcp only); best of $REPEAT"
   for t in tcp ws wss; do
     SERVER_ARGS=(--transport="$t")
     tls=()
@@ -109,28 +161,39 @@ if [ "${MODE:-clients}" = transports ]; then
   exit 0
 fi
 
-echo "# N=$N (C++), N=$NPY (Python); each contender against a fresh simulator; best of $REPEAT"
+if [ "$PRODUCER" = simulator ]; then
+  producer="douyu_server --flood=N (the simulator)"
+else
+  producer="flood_server --flood=N (pre-built ring, ~512 KiB sendmsg)"
+fi
+echo "# N=$N (C++), N=$NPY (Python); producer: $producer, a fresh one per contender; best of $REPEAT"
+dd=("$BIN/douyu_danmaku" --host=127.0.0.1 --port=@PORT@ --room=9999 --max-messages="$N" --noreconnect)
 run raw-reader "$N" "$BIN/raw_reader" 127.0.0.1 @PORT@ "$N"
-run douyu_danmaku "$N" "$BIN/douyu_danmaku" --host=127.0.0.1 --port=@PORT@ --room=9999 \
-  --output=none --max-messages="$N" --noreconnect
-run douyu_danmaku-typed "$N" "$BIN/douyu_danmaku" --host=127.0.0.1 --port=@PORT@ --room=9999 \
-  --output=none --decode=typed --max-messages="$N" --noreconnect
+run douyu_danmaku "$N" "${dd[@]}" --output=none
+run douyu_danmaku-typed "$N" "${dd[@]}" --output=none --decode=typed
+run douyu_danmaku-jsonl "$N" --stdout="$tmp/out.jsonl" "${dd[@]}" --output=jsonl
+check_lines douyu_danmaku-jsonl "$tmp/out.jsonl" "$N" jsonl
+run douyu_danmaku-text "$N" --stdout="$tmp/out.txt" "${dd[@]}" --output=text
+check_lines douyu_danmaku-text "$tmp/out.txt" "$N" text
 run python-asyncore "$NPY" python3 bench/tutorial_asyncore_client.py 127.0.0.1 @PORT@ "$NPY"
+echo "# load after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Bytes per message from the raw reader (same seed, same stream): MB/s of the contenders that do
 # not count bytes themselves.
 awk '
   NR == 1 { bpm = $3 / $2 }
   { name[NR] = $1; msgs[NR] = $2; bytes[NR] = ($3 > 0 ? $3 : $2 * bpm); wall[NR] = $4;
-    cpu[NR] = $5 + $6; rss[NR] = $7; rate[NR] = $2 / $4; mbs[NR] = bytes[NR] / $4 / 1e6
+    cpu[NR] = $5 + $6; rss[NR] = $7; pcpu[NR] = $8; rate[NR] = $2 / $4
+    mbs[NR] = bytes[NR] / $4 / 1e6
     if ($1 == "python-asyncore") py = rate[NR]
     if ($1 == "raw-reader") raw = mbs[NR] }
   END {
-    printf "%s\n", "(wall s: the contender'"'"'s own clock from connect to the N-th message; CPU and RSS: /usr/bin/time)";
-    printf "%-20s %10s %8s %12s %9s %14s %9s %8s %8s\n", "contender", "messages", "wall s",
-           "msg/s", "MB/s", "CPU s / M msg", "peak RSS", "x python", "% raw";
+    printf "%s\n", "(wall s: the contender'"'"'s own clock from connect to the N-th message; CPU and RSS: /usr/bin/time;";
+    printf "%s\n", " producer CPU s: the producer process, user + sys, from /proc at its end)";
+    printf "%-20s %10s %8s %12s %9s %14s %9s %8s %8s %10s\n", "contender", "messages", "wall s",
+           "msg/s", "MB/s", "CPU s / M msg", "peak RSS", "x python", "% raw", "prod CPU s";
     for (i = 1; i <= NR; ++i)
-      printf "%-20s %10d %8.2f %12.0f %9.1f %14.2f %7.1fMB %8.1f %7.0f%%\n", name[i], msgs[i],
-             wall[i], rate[i], mbs[i], cpu[i] / msgs[i] * 1e6, rss[i] / 1024, rate[i] / py,
-             100 * mbs[i] / raw;
+      printf "%-20s %10d %8.2f %12.0f %9.1f %14.2f %7.1fMB %8.1f %7.0f%% %10.2f\n", name[i],
+             msgs[i], wall[i], rate[i], mbs[i], cpu[i] / msgs[i] * 1e6, rss[i] / 1024,
+             rate[i] / py, 100 * mbs[i] / raw, pcpu[i];
   }' "$tmp/results"

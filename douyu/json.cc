@@ -1,9 +1,15 @@
 #include "douyu/json.h"
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <unordered_set>
 #include <utility>
-#include <vector>
+
+#if defined(__SSE2__) && !defined(ASYNCORE_JSON_SWAR)  // SWAR: the portable path, testable
+#define ASYNCORE_JSON_SSE2 1
+#include <emmintrin.h>
+#endif
 
 namespace asyncore::douyu {
 
@@ -11,6 +17,7 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
+// The careful path: any byte >= 0x80, well-formed or not.
 size_t utf8_sequence(const unsigned char* s, size_t n, size_t i, size_t* skip) {
   const unsigned char c = s[i];
   size_t len;
@@ -49,9 +56,229 @@ size_t utf8_sequence(const unsigned char* s, size_t n, size_t i, size_t* skip) {
   return len;
 }
 
-void append_u_escape(std::string& out, uint32_t cp) {
-  out.append("\\u");
-  for (int shift = 12; shift >= 0; shift -= 4) out.push_back(kHex[(cp >> shift) & 0xF]);
+// ---- the fast encoder ----
+//
+// Output is written through a raw pointer into `out`, which is resized ahead (to the exact size
+// of clean text plus kSlack) and grown only when escapes make the text longer. Invariant: every
+// step of the loop first makes sure kSlack bytes are writable, then writes at most kSlack.
+
+constexpr size_t kSlack = 16;
+
+// Bytes copied as they are: printable ASCII except '"' and '\\'.
+constexpr std::array<bool, 256> kPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x7F; ++c) t[c] = c != '"' && c != '\\';
+  return t;
+}();
+
+class Buffer {
+ public:
+  // Makes room for `expect` more bytes (plus the slack) after out's current end.
+  Buffer(std::string& out, size_t expect) : out_(out), start_(out.size()) {
+    out_.resize(start_ + expect + kSlack);
+    end_ = out_.data() + out_.size();
+  }
+  char* begin() { return out_.data() + start_; }
+  char* data() { return out_.data(); }
+  // `p` with at least `need` (<= kSlack) writable bytes after it.
+  char* room(char* p, size_t need = kSlack) {
+    if (static_cast<size_t>(end_ - p) >= need) [[likely]]
+      return p;
+    return grow(p, need);
+  }
+  void finish(char* p) { out_.resize(static_cast<size_t>(p - out_.data())); }
+
+ private:
+  [[gnu::noinline]] char* grow(char* p, size_t need) {
+    const size_t used = static_cast<size_t>(p - out_.data());
+    out_.resize(std::max(used + need, out_.size() + std::max<size_t>(256, (used - start_) / 2)));
+    end_ = out_.data() + out_.size();
+    return out_.data() + used;
+  }
+
+  std::string& out_;
+  const size_t start_;
+  char* end_;
+};
+
+inline char* put_u_escape(char* p, uint32_t cp) {
+  p[0] = '\\';
+  p[1] = 'u';
+  p[2] = kHex[(cp >> 12) & 0xF];
+  p[3] = kHex[(cp >> 8) & 0xF];
+  p[4] = kHex[(cp >> 4) & 0xF];
+  p[5] = kHex[cp & 0xF];
+  return p + 6;
+}
+
+inline char* put2(char* p, char a, char b) {
+  p[0] = a;
+  p[1] = b;
+  return p + 2;
+}
+
+#if !defined(ASYNCORE_JSON_SSE2)
+// SWAR: bit 7 of each byte of the result is set where that byte of `x` needs attention (exact
+// for the lowest such byte, which is all the caller looks at).
+inline uint64_t attention8(uint64_t x) {
+  constexpr uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
+  auto zero = [&](uint64_t v) { return (v - k01) & ~v & k80; };
+  const uint64_t low = (x - 0x20 * k01) & ~x & k80;  // < 0x20 (bytes >= 0x80 are caught below)
+  return low | (x & k80) | zero(x ^ ('"' * k01)) | zero(x ^ ('\\' * k01)) | zero(x ^ (0x7F * k01));
+}
+#endif
+
+// Writes `text` as a JSON string literal at `p`; returns the new end.
+char* write_string(Buffer& b, char* p, const unsigned char* s, size_t n) {
+  p = b.room(p);
+  *p++ = '"';
+  size_t i = 0;
+  while (i < n) {
+    // Clean runs: copied a block at a time (the whole block is stored, p advances by its clean
+    // prefix: the slack makes the over-store harmless).
+#if defined(ASYNCORE_JSON_SSE2)
+    if (n - i >= 16) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+      const __m128i bad =
+          _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),  // and >= 0x80
+                                    _mm_cmpeq_epi8(x, _mm_set1_epi8('"'))),
+                       _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\\')),
+                                    _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7F))));
+      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
+      p = b.room(p);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), x);
+      if (mask == 0) {
+        p += 16;
+        i += 16;
+        continue;
+      }
+      const unsigned k = static_cast<unsigned>(__builtin_ctz(mask));
+      p += k;
+      i += k;
+    } else
+#else
+    if (n - i >= 8) {
+      uint64_t x;
+      std::memcpy(&x, s + i, 8);
+      const uint64_t mask = attention8(x);
+      p = b.room(p);
+      std::memcpy(p, &x, 8);
+      if (mask == 0) {
+        p += 8;
+        i += 8;
+        continue;
+      }
+      const unsigned k = static_cast<unsigned>(__builtin_ctzll(mask)) / 8;
+      p += k;
+      i += k;
+    } else
+#endif
+    {
+      p = b.room(p);  // fewer than 16 bytes left: one by one
+      while (i < n && kPlain[s[i]]) *p++ = static_cast<char>(s[i++]);
+      if (i == n) break;
+    }
+    // s[i] needs attention (the block store above may have used up most of the room).
+    p = b.room(p);
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          p = put2(p, '\\', '"');
+          break;
+        case '\\':
+          p = put2(p, '\\', '\\');
+          break;
+        case '\n':
+          p = put2(p, '\\', 'n');
+          break;
+        case '\r':
+          p = put2(p, '\\', 'r');
+          break;
+        case '\t':
+          p = put2(p, '\\', 't');
+          break;
+        case '\b':
+          p = put2(p, '\\', 'b');
+          break;
+        case '\f':
+          p = put2(p, '\\', 'f');
+          break;
+        default:  // other C0 controls and DEL
+          p = put_u_escape(p, c);
+      }
+      ++i;
+      continue;
+    }
+    // UTF-8, sequence after sequence while the bytes stay >= 0x80 (CJK text). Well-formed
+    // sequences are checked inline; C1 controls (C2 80..C2 9F) and bidi overrides/isolates
+    // (E2 80 AA..AE, E2 81 A6..A9) become \uXXXX; anything else goes the careful way.
+    for (;;) {
+      const unsigned char c0 = s[i];
+      const size_t left = n - i;
+      if (c0 >= 0xE0 && c0 <= 0xEF) {
+        if (left >= 3) {
+          const unsigned char b1 = s[i + 1], b2 = s[i + 2];
+          const unsigned char lo = c0 == 0xE0 ? 0xA0 : 0x80, hi = c0 == 0xED ? 0x9F : 0xBF;
+          if (b1 >= lo && b1 <= hi && (b2 & 0xC0) == 0x80) {
+            if (c0 == 0xE2 && ((b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) ||
+                               (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9))) {
+              p = put_u_escape(p, 0x2000u | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu));
+            } else {
+              p[0] = static_cast<char>(c0);
+              p[1] = static_cast<char>(b1);
+              p[2] = static_cast<char>(b2);
+              p += 3;
+            }
+            i += 3;
+            goto next;
+          }
+        }
+      } else if (c0 >= 0xC2 && c0 <= 0xDF) {
+        if (left >= 2 && (s[i + 1] & 0xC0) == 0x80) {
+          const unsigned char b1 = s[i + 1];
+          if (c0 == 0xC2 && b1 <= 0x9F) {
+            p = put_u_escape(p, b1);
+          } else {
+            p = put2(p, static_cast<char>(c0), static_cast<char>(b1));
+          }
+          i += 2;
+          goto next;
+        }
+      } else if (c0 >= 0xF0 && c0 <= 0xF4) {
+        if (left >= 4) {
+          const unsigned char b1 = s[i + 1], b2 = s[i + 2], b3 = s[i + 3];
+          const unsigned char lo = c0 == 0xF0 ? 0x90 : 0x80, hi = c0 == 0xF4 ? 0x8F : 0xBF;
+          if (b1 >= lo && b1 <= hi && (b2 & 0xC0) == 0x80 && (b3 & 0xC0) == 0x80) {
+            std::memcpy(p, s + i, 4);
+            p += 4;
+            i += 4;
+            goto next;
+          }
+        }
+      }
+      {
+        // Ill-formed (or truncated): one U+FFFD per maximal ill-formed subpart.
+        size_t skip = 1;
+        const size_t len = utf8_sequence(s, n, i, &skip);
+        if (len != 0) {  // not reached: the checks above accept every well-formed sequence
+          std::memcpy(p, s + i, len);
+          p += len;
+          i += len;
+        } else {
+          std::memcpy(p, "\xEF\xBF\xBD", 3);
+          p += 3;
+          i += skip;
+        }
+      }
+    next:
+      if (i >= n || s[i] < 0x80) break;
+      p = b.room(p);
+    }
+  }
+  p = b.room(p, 1);
+  *p++ = '"';
+  return p;
 }
 
 }  // namespace
@@ -76,71 +303,10 @@ std::optional<uint32_t> terminal_control_at(std::string_view text, size_t i, siz
 }
 
 void json_append_string(std::string& out, std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  out.reserve(out.size() + n + 2);
-  out.push_back('"');
-  size_t run = 0;  // start of the pending run of bytes copied verbatim
-  size_t i = 0;
-  auto flush = [&](size_t end) { out.append(text.data() + run, end - run); };
-  while (i < n) {
-    const unsigned char c = s[i];
-    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-      ++i;
-      continue;
-    }
-    if (c >= 0x80) {
-      size_t skip = 1;
-      const size_t len = utf8_sequence(s, n, i, &skip);
-      if (len != 0) {
-        // C1 controls and bidi overrides are escaped: a JSON line is safe to show on a terminal.
-        if ((c == 0xC2 || c == 0xE2) && terminal_control_at(text, i, len)) {
-          flush(i);
-          append_u_escape(out, *terminal_control_at(text, i, len));
-          i += len;
-          run = i;
-          continue;
-        }
-        i += len;
-        continue;
-      }
-      flush(i);
-      out.append("\xEF\xBF\xBD");  // U+FFFD
-      i += skip;
-      run = i;
-      continue;
-    }
-    flush(i);
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      default:  // other C0 controls and DEL
-        append_u_escape(out, c);
-    }
-    ++i;
-    run = i;
-  }
-  flush(n);
-  out.push_back('"');
+  Buffer b(out, text.size() + 2);
+  char* p =
+      write_string(b, b.begin(), reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  b.finish(p);
 }
 
 std::string json_quote(std::string_view text) {
@@ -149,42 +315,80 @@ std::string json_quote(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// One bit of 256 per encoded name: a name whose bit is clear has not been seen (the usual case,
+// no comparison at all); a set bit means "compare with the names kept".
+inline unsigned name_bit(const char* name, size_t size) {
+  const auto* u = reinterpret_cast<const unsigned char*>(name);
+  // `name` includes its quotes: size >= 2.
+  const uint32_t x = (static_cast<uint32_t>(size) << 24) ^ (uint32_t{u[1]} << 16) ^
+                     (uint32_t{u[size / 2]} << 8) ^ u[size - 2];
+  return (x * 0x9E3779B1u) >> 24;
+}
+
+}  // namespace
+
 void json_append_message(std::string& out, const Message& message) {
   // A repeated key keeps its first value (as Message::get): one member per name, so every JSON
   // reader sees what --types and the typed views see. Names are compared as encoded (two
-  // ill-formed keys may encode alike). Up to 32 fields: a linear scan over names already in `out`
-  // (no allocation); more: a hash set.
-  constexpr size_t kLinearScanUpTo = 32;
-  std::array<std::pair<size_t, size_t>, kLinearScanUpTo> names;  // (offset, size) in `out`
+  // ill-formed keys may encode alike). Up to 64 fields: a 256-bit filter on the encoded names,
+  // then a scan of those kept when the filter cannot tell (no allocation); more: a hash set.
+  constexpr size_t kFilterUpTo = 64;
+  const size_t count = message.size();
+  size_t expect = 2;
+  for (size_t k = 0; k < count; ++k) {
+    expect += message.key(k).size() + message.value(k).size() + 6;  // ,"k":"v"
+  }
+  Buffer b(out, expect);
+  char* p = b.begin();
+  *p++ = '{';
+  std::array<std::pair<size_t, size_t>, kFilterUpTo> names;  // (offset, size) in `out`
   size_t name_count = 0;
-  std::unordered_set<std::string> many;
-  const bool linear = message.size() <= kLinearScanUpTo;
-  out.push_back('{');
+  uint64_t filter[4] = {0, 0, 0, 0};
+  std::unordered_set<std::string> many;  // allocates nothing unless used
+  const bool small = count <= kFilterUpTo;
   bool first = true;
-  for (const auto [key, value] : message.fields()) {
-    const size_t mark = out.size();
-    if (!first) out.push_back(',');
-    const size_t name_at = out.size();
-    json_append_string(out, key);
-    const std::string_view name(out.data() + name_at, out.size() - name_at);
+  for (size_t k = 0; k < count; ++k) {
+    const std::string_view key = message.key(k);
+    const std::string_view value = message.value(k);
+    p = b.room(p, 1);
+    const size_t mark = static_cast<size_t>(p - b.data());
+    if (!first) *p++ = ',';
+    const size_t name_at = static_cast<size_t>(p - b.data());
+    p = write_string(b, p, reinterpret_cast<const unsigned char*>(key.data()), key.size());
+    const char* name = b.data() + name_at;
+    const size_t name_size = static_cast<size_t>(p - name);
     bool seen = false;
-    if (linear) {
-      for (size_t k = 0; k < name_count && !seen; ++k) {
-        seen = std::string_view(out.data() + names[k].first, names[k].second) == name;
+    if (small) {
+      const unsigned bit = name_bit(name, name_size);
+      uint64_t& word = filter[bit >> 6];
+      const uint64_t m = uint64_t{1} << (bit & 63);
+      if ((word & m) != 0) {
+        for (size_t j = 0; j < name_count && !seen; ++j) {
+          seen = names[j].second == name_size &&
+                 std::memcmp(b.data() + names[j].first, name, name_size) == 0;
+        }
       }
-      if (!seen) names[name_count++] = {name_at, name.size()};
+      if (!seen) {
+        word |= m;
+        names[name_count++] = {name_at, name_size};
+      }
     } else {
-      seen = !many.emplace(name).second;
+      seen = !many.emplace(name, name_size).second;
     }
     if (seen) {
-      out.resize(mark);
+      p = b.data() + mark;
       continue;
     }
     first = false;
-    out.push_back(':');
-    json_append_string(out, value);
+    p = b.room(p, 1);
+    *p++ = ':';
+    p = write_string(b, p, reinterpret_cast<const unsigned char*>(value.data()), value.size());
   }
-  out.push_back('}');
+  p = b.room(p, 1);
+  *p++ = '}';
+  b.finish(p);
 }
 
 std::string to_json(const Message& message) {

@@ -11,6 +11,10 @@
 // used); numeric fields are parsed (0 when absent or not a number — the wire is text, and a
 // client should not die on a field it does not need). Missing fields are empty, never an error.
 // Every type not listed here is a GenericMessage: passed through, never dropped.
+//
+// Each view is filled in one walk over the message's fields through its type's table of
+// (key → member) in typed_fields.h: the first occurrence of a repeated key wins (as Message::get).
+// Views compare equal member by member (operator==).
 #pragma once
 
 #include <cstdint>
@@ -32,6 +36,7 @@ struct ChatMsg {
   int64_t level = 0, col = 0, ct = 0, nl = 0, bl = 0, cst = 0;
   std::string_view el;  // nested (effects list), still STT text: decode with stt_decode_value()
   static ChatMsg from(const Message& m);
+  friend bool operator==(const ChatMsg&, const ChatMsg&) = default;
 };
 
 // A user entered the room.
@@ -40,6 +45,7 @@ struct UserEnter {
   std::string_view rid, uid, nn, ic;
   int64_t level = 0, nl = 0;
   static UserEnter from(const Message& m);
+  friend bool operator==(const UserEnter&, const UserEnter&) = default;
 };
 
 // A gift. The wire carries the gift id only (gfid), no name.
@@ -48,6 +54,7 @@ struct Gift {
   std::string_view rid, uid, nn, ic, bnn;
   int64_t gfid = 0, gfcnt = 0, hits = 0, level = 0, bl = 0, bcnt = 0;
   static Gift from(const Message& m);
+  friend bool operator==(const Gift&, const Gift&) = default;
 };
 
 // Room gift broadcast (rockets, planes): sender sn gives gn x gc to dn in room drid.
@@ -56,6 +63,7 @@ struct GiftBroadcast {
   std::string_view sn, dn, gn, drid, es;
   int64_t gc = 0, gfid = 0;
   static GiftBroadcast from(const Message& m);
+  friend bool operator==(const GiftBroadcast&, const GiftBroadcast&) = default;
 };
 
 // Live on/off.
@@ -65,6 +73,7 @@ struct RoomStatus {
   int64_t ss = 0, code = 0, rt = 0, endtime = 0;
   bool live() const { return ss == 1; }
   static RoomStatus from(const Message& m);
+  friend bool operator==(const RoomStatus&, const RoomStatus&) = default;
 };
 
 // "Chouqin" reward.
@@ -75,6 +84,7 @@ struct BuyDeserve {
   std::string_view sui;  // nested map, STT text
   SttValue::Map sui_map() const { return stt_decode_map(sui); }
   static BuyDeserve from(const Message& m);
+  friend bool operator==(const BuyDeserve&, const BuyDeserve&) = default;
 };
 
 // Super barrage.
@@ -82,20 +92,24 @@ struct SuperBarrage {
   static constexpr std::string_view kType = "ssd";
   std::string_view rid, sdid, trid, content;
   static SuperBarrage from(const Message& m);
+  friend bool operator==(const SuperBarrage&, const SuperBarrage&) = default;
 };
 
 // Noble opened (anbc) / renewed (rnewbc).
 struct NobleEvent {
   std::string_view uid, unk, drid, donk;
   int64_t nl = 0;
+  friend bool operator==(const NobleEvent&, const NobleEvent&) = default;
 };
 struct NobleOpen : NobleEvent {
   static constexpr std::string_view kType = "anbc";
   static NobleOpen from(const Message& m);
+  friend bool operator==(const NobleOpen&, const NobleOpen&) = default;
 };
 struct NobleRenew : NobleEvent {
   static constexpr std::string_view kType = "rnewbc";
   static NobleRenew from(const Message& m);
+  friend bool operator==(const NobleRenew&, const NobleRenew&) = default;
 };
 
 // Fan badge level up.
@@ -104,6 +118,7 @@ struct BadgeUp {
   std::string_view uid, nn, bnn;
   int64_t bl = 0;
   static BadgeUp from(const Message& m);
+  friend bool operator==(const BadgeUp&, const BadgeUp&) = default;
 };
 
 // User level up.
@@ -112,6 +127,7 @@ struct LevelUp {
   std::string_view uid, nn;
   int64_t level = 0;
   static LevelUp from(const Message& m);
+  friend bool operator==(const LevelUp&, const LevelUp&) = default;
 };
 
 // Login answer. A client needs none of these to go on.
@@ -120,6 +136,7 @@ struct LoginResponse {
   std::string_view userid, roomgroup, pg, sessionid, username, nickname;
   int64_t live_stat = 0;
   static LoginResponse from(const Message& m);
+  friend bool operator==(const LoginResponse&, const LoginResponse&) = default;
 };
 
 // Server error. code: 0 ok, 51 data transmission error, 52 server closed, 204 bad room id.
@@ -127,6 +144,7 @@ struct ServerError {
   static constexpr std::string_view kType = "error";
   int64_t code = 0;
   static ServerError from(const Message& m);
+  friend bool operator==(const ServerError&, const ServerError&) = default;
 };
 
 // Server ping; tick in ms.
@@ -134,12 +152,14 @@ struct PingRequest {
   static constexpr std::string_view kType = "pingreq";
   int64_t tick = 0;
   static PingRequest from(const Message& m);
+  friend bool operator==(const PingRequest&, const PingRequest&) = default;
 };
 
 // Heartbeat answer (no fields).
 struct Heartbeat {
   static constexpr std::string_view kType = "mrkl";
   static Heartbeat from(const Message&) { return {}; }
+  friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
 };
 
 // A ranking list: noble_num_info, frank, fswrank, ranklist. `list` is the decoded nested list of
@@ -150,11 +170,13 @@ struct RankList {
   std::vector<SttValue::Map> list;
   static bool is_rank_type(std::string_view type);
   static RankList from(const Message& m);
+  friend bool operator==(const RankList&, const RankList&) = default;
 };
 
 // Any other type: pass it through.
 struct GenericMessage {
   const Message* message = nullptr;
+  friend bool operator==(const GenericMessage&, const GenericMessage&) = default;
 };
 
 using TypedMessage =

@@ -313,6 +313,10 @@ ssize_t Dispatcher::recv(void* buffer, size_t size) {
   return 0;
 }
 
+bool Dispatcher::input_pending() const {
+  return (tls_ && tls_->has_pending()) || (layer_ && layer_started_ && layer_->has_pending());
+}
+
 void Dispatcher::stream_broke(int err, const char* what) {
   if (err != 0 && !is_disconnect_errno(err))
     throw_errno(err, std::string(tls_ ? "TLS " : "") + what + addr_.to_string());
@@ -414,10 +418,7 @@ void Dispatcher::update_interest() {
     if (tls_) want |= tls_->wants();
     pending = tls_ && tls_->has_pending();
   } else {
-    if (want & EV_READ) {
-      pending =
-          (tls_ && tls_->has_pending()) || (layer_ && layer_started_ && layer_->has_pending());
-    }
+    if (want & EV_READ) pending = input_pending();
     if (tls_ && tls_->started()) {
       // Only what the user's own wishes need: a read that must write (a key update), a write
       // that must read. TLS's plain "waiting for data" does not arm reading: back-pressure.

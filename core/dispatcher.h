@@ -151,6 +151,10 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   StreamLayer* layer() const { return layer_.get(); }
   // True while TLS or the layer is still handshaking on this connection.
   bool handshaking() const;
+  // True when recv() has bytes without reading the socket: TLS decrypted or the layer decoded
+  // more than the last recv() took (a reader that stops at a short recv() would leave them for
+  // the next loop turn).
+  bool input_pending() const;
   // Graceful half-close: the layer's closing message (WebSocket close), TLS close_notify, then
   // shutdown(SHUT_WR), each after what is queued below it has been written. recv() goes on until
   // the peer ends the stream. No-op without a connected socket.

@@ -240,16 +240,22 @@ void DouyuClient::handle_read() {
     const ssize_t n = recv(read_buffer_.data(), read_buffer_.size());
     if (n <= 0) return;  // nothing now, or closed (handle_close ran)
     bytes_received_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
-    const bool ok = decoder_.feed(std::string_view(read_buffer_.data(), static_cast<size_t>(n)),
-                                  [&](const FrameView& frame) {
-                                    batch_.emplace_back(std::string(frame.body));
-                                    on_message_loop_side(batch_.back(), lost_reason);
-                                  });
+    // The loop thread only splits frames; the worker decodes them. The session's own checks
+    // need a decoded Message only for the rare types they act on (or a body whose type cannot
+    // be read at a glance).
+    const bool ok = decoder_.feed(
+        std::string_view(read_buffer_.data(), static_cast<size_t>(n)), [&](const FrameView& frame) {
+          batch_.add(frame.body);
+          const auto type = Message::peek_type(frame.body);
+          if (!type || *type == LoginResponse::kType || *type == ServerError::kType) {
+            on_message_loop_side(Message(std::string(frame.body)), lost_reason);
+          }
+        });
     // After decoding, not before: a slow turn (a huge frame, a sanitizer build) is not silence.
     last_receive_ = std::chrono::steady_clock::now();
     frames_received_.fetch_add(batch_.size(), std::memory_order_relaxed);
     // The good frames before a bad one are delivered too.
-    worker_.push_batch(batch_);
+    worker_.push(batch_);
     if (!ok) {
       LOG(ERROR) << tag() << "malformed frame from " << addr().to_string() << ": "
                  << decoder_.error_message();
@@ -259,7 +265,10 @@ void DouyuClient::handle_read() {
       connection_lost(lost_reason);
       return;
     }
-    if (static_cast<size_t>(n) < read_buffer_.size() || worker_.should_pause()) return;
+    if (worker_.should_pause()) return;
+    // A short read drained the socket, unless TLS or the layer still hold decoded bytes (a
+    // WebSocket message ends every few KiB: stopping there would cost a loop turn each).
+    if (static_cast<size_t>(n) < read_buffer_.size() && !input_pending()) return;
   }
 }
 

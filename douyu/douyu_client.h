@@ -61,6 +61,7 @@
 #include "core/tls.h"
 #include "douyu/backoff.h"
 #include "douyu/endpoint.h"
+#include "douyu/frame_batch.h"
 #include "douyu/frame_decoder.h"
 #include "douyu/handler.h"
 #include "douyu/heartbeat_thread.h"
@@ -198,7 +199,7 @@ class DouyuClient : public Dispatcher {
 
   // Loop thread only.
   FrameDecoder decoder_;
-  std::vector<Message> batch_;  // frames of one read, handed to the worker in one lock
+  FrameBatch batch_;  // the frame bodies of one read, handed to the worker in one lock
   std::string read_buffer_;
   std::string out_;  // bytes being sent; out_[out_sent_..] still to go
   size_t out_sent_ = 0;

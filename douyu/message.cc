@@ -1,40 +1,41 @@
 #include "douyu/message.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "douyu/stt.h"
 
 namespace asyncore::douyu {
 
-namespace {
-// The raw-field scratch of the decoding thread: reused, so decoding allocates nothing once warm.
-thread_local std::vector<RawField> t_raw;
-}  // namespace
-
-void Message::assign(std::string body) {
-  body_ = std::move(body);
+void Message::decode() {
   slots_.clear();
   type_index_ = -1;
-  std::vector<RawField>& raw = t_raw;
-  raw.clear();
-  stt_scan_fields(body_, raw);
-  slots_.reserve(raw.size());
+  stt_scan_fields(body_, slots_);
   char* data = body_.data();
-  for (const RawField& f : raw) {
-    Slot s{f.key_begin, f.key_size, f.value_begin, f.value_size};
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    RawField& f = slots_[i];
     // Unescaping never lengthens, so each key/value is rewritten inside its own bytes.
     if (f.key_escaped()) {
-      s.key_size = static_cast<uint32_t>(stt_unescape_in_place(data + s.key_begin, s.key_size));
+      f.key_size = static_cast<uint32_t>(stt_unescape_in_place(data + f.key_begin, f.key_size));
     }
     if (f.value_escaped()) {
-      s.value_size =
-          static_cast<uint32_t>(stt_unescape_in_place(data + s.value_begin, s.value_size));
+      f.value_size =
+          static_cast<uint32_t>(stt_unescape_in_place(data + f.value_begin, f.value_size));
     }
-    if (type_index_ < 0 && std::string_view(data + s.key_begin, s.key_size) == "type") {
-      type_index_ = static_cast<int>(slots_.size());
+    if (type_index_ < 0 && f.key_size == 4 && std::memcmp(data + f.key_begin, "type", 4) == 0) {
+      type_index_ = static_cast<int>(i);
     }
-    slots_.push_back(s);
   }
+}
+
+std::optional<std::string_view> Message::peek_type(std::string_view body) {
+  constexpr std::string_view kPrefix = "type@=";
+  if (body.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  std::string_view value = body.substr(kPrefix.size());
+  value = value.substr(0, value.find('/'));  // no '/': the field runs to the end
+  // '@' in the value: escaped text to unescape, or a second "@=" the scanner keeps as value.
+  if (stt_needs_unescape(value)) return std::nullopt;
+  return value;
 }
 
 std::optional<std::string_view> Message::get(std::string_view k) const {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "douyu/frame_decoder.h"
+#include "douyu/stt.h"
 #include "douyu/stt_value.h"
 
 namespace asyncore::douyu {
@@ -34,11 +35,19 @@ class Message {
   Message() = default;
   // Decodes `body` (STT text, without the frame's NUL). Never fails: odd input yields what is
   // there (see stt_scan_fields).
-  explicit Message(std::string body) { assign(std::move(body)); }
+  explicit Message(std::string body) : body_(std::move(body)) { decode(); }
   static Message from_frame(Frame&& frame) { return Message(std::move(frame.body)); }
   static Message from_view(const FrameView& frame) { return Message(std::string(frame.body)); }
-  // Decodes a new body, reusing this Message's field storage (no allocation once warm).
-  void assign(std::string body);
+  // Decodes a copy of a new body into this Message's storage (no allocation once warm: the
+  // worker thread decodes every message of a connection into one Message this way).
+  void assign(std::string_view body) {
+    body_.assign(body);
+    decode();
+  }
+
+  // type() of `body` without decoding it, when the body starts with a "type@=" field whose value
+  // needs no unescaping (every server message does); nullopt otherwise: decode to know.
+  static std::optional<std::string_view> peek_type(std::string_view body);
 
   // The value of the first "type" field ("" when there is none).
   std::string_view type() const {
@@ -91,18 +100,15 @@ class Message {
   // what a queue of them costs, for byte-bounded queues (a body of many empty fields costs far
   // more than its wire size).
   size_t memory_bytes() const {
-    return sizeof(Message) + body_.capacity() + slots_.capacity() * sizeof(Slot);
+    return sizeof(Message) + body_.capacity() + slots_.capacity() * sizeof(RawField);
   }
 
  private:
-  struct Slot {
-    uint32_t key_begin;
-    uint32_t key_size;
-    uint32_t value_begin;
-    uint32_t value_size;
-  };
+  void decode();  // fills slots_ and type_index_ from body_, unescaping in place
+
   std::string body_;  // the body, with escaped keys/values unescaped in place
-  std::vector<Slot> slots_;
+  // The scanner's offsets, sizes updated after unescaping (flags no longer used).
+  std::vector<RawField> slots_;
   int type_index_ = -1;
 };
 

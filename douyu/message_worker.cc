@@ -2,9 +2,25 @@
 
 #include <glog/logging.h>
 
+#include <utility>
+
 #include "core/exception_text.h"
 
 namespace asyncore::douyu {
+
+namespace {
+// Drained batches kept for push() to reuse, and the largest one kept: enough for the batches in
+// flight of a busy connection; a batch that once held a maximum-size frame is freed instead.
+constexpr size_t kSpareBatches = 8;
+constexpr size_t kKeepBatchBytes = 512 * 1024;
+// The worker's Message gives back its memory after a message larger than this.
+constexpr size_t kKeepMessageBytes = 1 << 20;
+
+// Single-writer counters: a load and a store, no locked read-modify-write on the hot path.
+void add(std::atomic<uint64_t>& counter, uint64_t n) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_seq_cst);
+}
+}  // namespace
 
 MessageWorker::MessageWorker(size_t high_water, size_t high_water_bytes,
                              std::function<void(const Message&)> deliver,
@@ -20,22 +36,40 @@ MessageWorker::~MessageWorker() {
   join();
 }
 
-void MessageWorker::push_batch(std::vector<Message>& batch) {
+void MessageWorker::push(FrameBatch& batch) {
   if (batch.empty()) return;
+  const size_t messages = batch.size();
+  const size_t bytes = batch.memory_bytes();
   bool wake = false;
-  size_t bytes = 0;
-  for (const auto& m : batch) bytes += m.memory_bytes();
   {
     std::lock_guard lock(mutex_);
-    for (auto& m : batch) queue_.push_back(std::move(m));
-    pending_bytes_.fetch_add(bytes, std::memory_order_seq_cst);
-    pending_.fetch_add(batch.size(), std::memory_order_seq_cst);
+    queue_.push_back(std::move(batch));
+    if (spare_.empty()) {
+      batch = FrameBatch();
+    } else {
+      batch = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    // Inside the lock: the worker, which takes the batch under this lock, sees the counts first,
+    // so pending() never goes below zero.
+    add(pushed_bytes_, bytes);
+    add(pushed_, messages);
     wake = worker_waiting_;
   }
-  batch.clear();
   // A busy worker finds the new messages when it comes back for more: only a waiting one needs
   // the notification (a futex call per read otherwise).
   if (wake) ready_.notify_one();
+}
+
+size_t MessageWorker::pending() const {
+  // Consumed first: the later load of pushed_ can only be larger, never smaller.
+  const uint64_t consumed = consumed_.load(std::memory_order_seq_cst);
+  return static_cast<size_t>(pushed_.load(std::memory_order_seq_cst) - consumed);
+}
+
+size_t MessageWorker::pending_bytes() const {
+  const uint64_t consumed = consumed_bytes_.load(std::memory_order_seq_cst);
+  return static_cast<size_t>(pushed_bytes_.load(std::memory_order_seq_cst) - consumed);
 }
 
 bool MessageWorker::should_pause() {
@@ -43,20 +77,17 @@ bool MessageWorker::should_pause() {
   paused_.store(true, std::memory_order_seq_cst);
   // Re-check: the worker may have drained between the loads above and the store, and then seen
   // paused_ == false. seq_cst on both sides: either this load sees the drain, or the worker's
-  // exchange sees paused_ == true and calls on_drained.
+  // load sees paused_ == true and calls on_drained.
   return above_low_water();
 }
 
 bool MessageWorker::above_low_water() const {
-  return pending_.load(std::memory_order_seq_cst) > low_water() ||
-         pending_bytes_.load(std::memory_order_seq_cst) > high_water_bytes_ / 2;
+  return pending() > low_water() || pending_bytes() > high_water_bytes_ / 2;
 }
 
-void MessageWorker::delivered_one(size_t bytes) {
-  delivered_.fetch_add(1, std::memory_order_relaxed);
-  pending_bytes_.fetch_sub(bytes, std::memory_order_seq_cst);
-  pending_.fetch_sub(1, std::memory_order_seq_cst);
-  if (!above_low_water() && paused_.exchange(false, std::memory_order_seq_cst) && on_drained_) {
+void MessageWorker::maybe_drained() {
+  if (paused_.load(std::memory_order_seq_cst) && !above_low_water() &&
+      paused_.exchange(false, std::memory_order_seq_cst) && on_drained_) {
     on_drained_();
   }
 }
@@ -74,45 +105,73 @@ void MessageWorker::join() {
 
 void MessageWorker::run(std::stop_token stop) {
   worker_id_.store(std::this_thread::get_id(), std::memory_order_release);
-  std::deque<Message> batch;
+  std::vector<FrameBatch> taken;
+  Message message;  // every message is decoded into this one, its storage reused
   for (;;) {
+    for (FrameBatch& b : taken) b.recycle(kKeepBatchBytes);  // outside the lock: may free
     {
       std::unique_lock lock(mutex_);
+      for (FrameBatch& b : taken) {
+        if (spare_.size() < kSpareBatches) spare_.push_back(std::move(b));
+      }
+      taken.clear();
       worker_waiting_ = true;
       ready_.wait(lock, stop, [this] { return !queue_.empty(); });
       worker_waiting_ = false;
       if (queue_.empty()) return;  // stopped, and everything was delivered
-      batch.swap(queue_);
+      taken.swap(queue_);
     }
-    while (!batch.empty()) {
-      if (stop.stop_requested() && !deliver_pending_on_stop_.load(std::memory_order_acquire)) break;
-      const size_t bytes = batch.front().memory_bytes();
-      try {
-        deliver_(batch.front());
-      } catch (...) {
-        // A throwing callback must not take the worker (and every later message) down with it.
-        LOG(ERROR) << "exception escaped the message callback (message type '"
-                   << batch.front().type() << "'): " << current_exception_text();
+    for (size_t i = 0; i < taken.size(); ++i) {
+      const FrameBatch& batch = taken[i];
+      for (size_t j = 0; j < batch.size(); ++j) {
+        if (stop.stop_requested() && !deliver_pending_on_stop_.load(std::memory_order_acquire)) {
+          discard_rest(taken, i, j);
+          return;
+        }
+        message.assign(batch.body(j));
+        try {
+          deliver_(message);
+        } catch (...) {
+          // A throwing callback must not take the worker (and every later message) down with it.
+          LOG(ERROR) << "exception escaped the message callback (message type '" << message.type()
+                     << "'): " << current_exception_text();
+        }
+        if (message.memory_bytes() > kKeepMessageBytes) {
+          Message fresh;  // swapped, not assigned: moving into a string may keep its buffer
+          std::swap(message, fresh);
+        }
+        delivered_.store(delivered_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        add(consumed_, 1);
+        maybe_drained();
       }
-      batch.pop_front();
-      delivered_one(bytes);
-    }
-    if (!batch.empty()) {  // stopped without delivering the rest, by option
-      std::lock_guard lock(mutex_);
-      const size_t dropped = batch.size() + queue_.size();
-      size_t bytes = 0;
-      for (const auto& m : batch) bytes += m.memory_bytes();
-      for (const auto& m : queue_) bytes += m.memory_bytes();
-      discarded_.fetch_add(dropped, std::memory_order_relaxed);
-      pending_bytes_.fetch_sub(bytes, std::memory_order_seq_cst);
-      pending_.fetch_sub(dropped, std::memory_order_seq_cst);
-      LOG(WARNING) << "receive queue stopped with " << dropped
-                   << " undelivered messages, discarded as requested";
-      batch.clear();
-      queue_.clear();
-      return;
+      // The batch's memory is released with the batch: counted down once, at its end.
+      add(consumed_bytes_, batch.memory_bytes());
+      maybe_drained();
     }
   }
+}
+
+// Stopped without delivering the rest, by option: the messages of taken[from] from
+// `first_message` on, of the later batches and of the queue are counted and dropped.
+void MessageWorker::discard_rest(std::vector<FrameBatch>& taken, size_t from,
+                                 size_t first_message) {
+  std::lock_guard lock(mutex_);
+  size_t dropped = taken[from].size() - first_message;
+  size_t bytes = taken[from].memory_bytes();
+  for (size_t i = from + 1; i < taken.size(); ++i) {
+    dropped += taken[i].size();
+    bytes += taken[i].memory_bytes();
+  }
+  for (const FrameBatch& b : queue_) {
+    dropped += b.size();
+    bytes += b.memory_bytes();
+  }
+  queue_.clear();
+  discarded_.fetch_add(dropped, std::memory_order_relaxed);
+  add(consumed_bytes_, bytes);
+  add(consumed_, dropped);
+  LOG(WARNING) << "receive queue stopped with " << dropped
+               << " undelivered messages, discarded as requested";
 }
 
 }  // namespace asyncore::douyu

@@ -1,46 +1,54 @@
 // message_worker.h — MessageWorker: the tutorial's receive queue and the worker thread that
 // drains it into the user's callback ("构建接收数据包队列 / 构建处理数据包线程").
 //
-// The loop thread pushes decoded messages in batches (one lock per socket read, not per message);
-// the worker takes the whole queue in one swap and calls `deliver` for each message, in order.
-// pending() counts messages pushed but not yet delivered, pending_bytes() what they hold in memory
-// (Message::memory_bytes()). The owner stops reading the socket while either is at or above its
-// high-water mark (TCP back-pressure: memory stays bounded whatever a server sends, nothing is
-// dropped), and `on_drained` tells it when both fell back to half their mark.
+// The loop thread pushes the frame bodies of each socket read as one FrameBatch (one lock per
+// read, not per message); the worker takes the whole queue in one swap, decodes each body into
+// one reused Message and calls `deliver` with it, in order. Decoding here rather than on the loop
+// thread splits the work of a busy room over two cores, and the reused Message (with recycled
+// batches) means no allocation per message at steady state.
 //
-// The pause/drain handshake is a store-then-load on each side (the producer sets paused_ then
-// reads the counts; the worker lowers the counts then takes paused_): both sides use seq_cst so
-// that at least one sees the other's write, and a drain is never missed.
+// pending() counts messages pushed but not yet delivered, pending_bytes() the memory of the
+// batches holding them (FrameBatch::memory_bytes(): the wire's size, released a batch at a time).
+// The owner stops reading the socket while either is at or above its high-water mark (TCP
+// back-pressure: memory stays bounded whatever a server sends, nothing is dropped), and
+// `on_drained` tells it when both fell back to half their mark.
 //
-// Thread-safe: push_batch() from one producer thread; stop() and join() from any thread (join()
-// from inside `deliver` returns at once; several threads may join at the same time).
+// Counters have one writer each (the producer's pushed_*, the worker's consumed_*), so the hot
+// path does plain stores, no read-modify-write shared by both threads; pending = pushed -
+// consumed. The pause/drain handshake is a store-then-load on each side (the producer sets
+// paused_ then reads the counts; the worker stores a count then reads paused_): both sides use
+// seq_cst so that at least one sees the other's write, and a drain is never missed.
+//
+// Thread-safe: push() from one producer thread; stop() and join() from any thread (join() from
+// inside `deliver` returns at once; several threads may join at the same time).
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <stop_token>
 #include <thread>
 #include <vector>
 
+#include "douyu/frame_batch.h"
 #include "douyu/message.h"
 
 namespace asyncore::douyu {
 
 class MessageWorker {
  public:
-  // high_water: messages; high_water_bytes: Message::memory_bytes() summed (0: no byte bound).
+  // high_water: messages; high_water_bytes: FrameBatch::memory_bytes() summed (0: no byte bound).
   MessageWorker(size_t high_water, size_t high_water_bytes,
                 std::function<void(const Message&)> deliver, std::function<void()> on_drained);
   ~MessageWorker();  // stop(deliver pending) + join
   MessageWorker(const MessageWorker&) = delete;
   MessageWorker& operator=(const MessageWorker&) = delete;
 
-  // Moves every message of `batch` into the queue (batch is left empty, its capacity kept).
-  void push_batch(std::vector<Message>& batch);
+  // Queues every frame of `batch`; `batch` comes back empty (a recycled one: no allocation once
+  // warm). An empty batch is ignored.
+  void push(FrameBatch& batch);
   // True when the producer should stop reading. Also arms the on_drained notification.
   bool should_pause();
 
@@ -53,8 +61,9 @@ class MessageWorker {
     return worker_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
   }
 
-  size_t pending() const { return pending_.load(std::memory_order_acquire); }
-  size_t pending_bytes() const { return pending_bytes_.load(std::memory_order_acquire); }
+  // Pushed and not yet delivered (the message being delivered still counts).
+  size_t pending() const;
+  size_t pending_bytes() const;
   uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   uint64_t discarded() const { return discarded_.load(std::memory_order_relaxed); }
   size_t high_water() const { return high_water_; }
@@ -63,8 +72,12 @@ class MessageWorker {
 
  private:
   void run(std::stop_token stop);
+  // Delivers the messages of `batch`; false when stopped without delivering the rest.
+  bool deliver_batch(const FrameBatch& batch, const std::stop_token& stop);
   bool above_low_water() const;
-  void delivered_one(size_t bytes);
+  // After the worker stored a consumed count: calls on_drained if the producer waits for it.
+  void maybe_drained();
+  void discard_rest(std::vector<FrameBatch>& taken, size_t from, size_t first_message);
 
   const size_t high_water_;
   const size_t high_water_bytes_;  // SIZE_MAX when unbounded
@@ -73,14 +86,19 @@ class MessageWorker {
 
   std::mutex mutex_;
   std::condition_variable_any ready_;
-  std::deque<Message> queue_;    // guarded by mutex_
-  bool worker_waiting_ = false;  // guarded by mutex_: the worker is (about to be) in ready_.wait
+  std::vector<FrameBatch> queue_;  // guarded by mutex_
+  std::vector<FrameBatch> spare_;  // guarded by mutex_: drained batches, for push() to reuse
+  bool worker_waiting_ = false;    // guarded by mutex_: the worker is (about to be) in ready_.wait
   std::atomic<bool> deliver_pending_on_stop_{true};
-  std::atomic<size_t> pending_{0};
-  std::atomic<size_t> pending_bytes_{0};
-  std::atomic<bool> paused_{false};
+  // Written by the producer only.
+  std::atomic<uint64_t> pushed_{0};
+  std::atomic<uint64_t> pushed_bytes_{0};
+  // Written by the worker only: delivered or discarded.
+  std::atomic<uint64_t> consumed_{0};
+  std::atomic<uint64_t> consumed_bytes_{0};
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> discarded_{0};
+  std::atomic<bool> paused_{false};
   std::atomic<std::thread::id> worker_id_{};  // set by the worker when it starts
   std::once_flag joined_;
   std::jthread thread_;  // last: starts after the members above exist

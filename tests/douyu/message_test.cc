@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "douyu/frame_batch.h"
+
 namespace asyncore::douyu {
 namespace {
 
@@ -103,6 +105,52 @@ TEST(MessageTest, EncodeRestoresTheCanonicalBody) {
   const std::string body = "type@=chatmsg/ic@=a@Sb/txt@=@A@S/";
   EXPECT_EQ(Message(body).encode(), body);
   EXPECT_EQ(Message("bare/").encode(), "@=bare/");
+}
+
+TEST(Message, PeekTypeReadsALeadingPlainTypeOnly) {
+  EXPECT_EQ(Message::peek_type("type@=chatmsg/rid@=1/"), "chatmsg");
+  EXPECT_EQ(Message::peek_type("type@=loginres"), "loginres");  // no final '/'
+  EXPECT_EQ(Message::peek_type("type@=/"), "");
+  // Anything else needs the decoder: escaped, a second "@=", not first, not a map.
+  EXPECT_EQ(Message::peek_type("type@=a@Sb/"), std::nullopt);
+  EXPECT_EQ(Message::peek_type("type@=a@=b/"), std::nullopt);
+  EXPECT_EQ(Message::peek_type("rid@=1/type@=chatmsg/"), std::nullopt);
+  EXPECT_EQ(Message::peek_type("/type@=chatmsg/"), std::nullopt);
+  EXPECT_EQ(Message::peek_type("typ"), std::nullopt);
+  EXPECT_EQ(Message::peek_type(""), std::nullopt);
+  // Whenever it answers, it is type().
+  for (std::string_view body : {"type@=chatmsg/type@=x/", "type@=error/code@=0/", "type@=z"}) {
+    ASSERT_TRUE(Message::peek_type(body).has_value()) << body;
+    EXPECT_EQ(*Message::peek_type(body), Message(std::string(body)).type()) << body;
+  }
+}
+
+TEST(Message, AssignReusesTheMessageForAnotherBody) {
+  Message m(std::string("type@=a/x@=1/y@=2/"));
+  m.assign("type@=b@Sc/z@=3/");
+  EXPECT_EQ(m.type(), "b/c");
+  EXPECT_EQ(m.size(), 2u);
+  EXPECT_EQ(m.get_or("z"), "3");
+  EXPECT_FALSE(m.has("x"));
+}
+
+TEST(FrameBatch, HoldsBodiesBackToBack) {
+  FrameBatch b;
+  EXPECT_TRUE(b.empty());
+  b.add("type@=a/");
+  b.add("");
+  b.add("type@=c/x@=1/");
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b.body(0), "type@=a/");
+  EXPECT_EQ(b.body(1), "");
+  EXPECT_EQ(b.body(2), "type@=c/x@=1/");
+  const size_t small = b.memory_bytes();
+  b.recycle(1 << 20);
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(b.memory_bytes(), small);  // capacity kept for the next read
+  b.add(std::string(100000, 'x'));
+  b.recycle(4096);  // grew beyond what a spare batch may keep: memory given back
+  EXPECT_LT(b.memory_bytes(), 4096u);
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tests/douyu/test_util.h"
@@ -139,6 +141,79 @@ TEST(SttLooksLikeMapTest, GuessesFromSeparator) {
   EXPECT_TRUE(stt_looks_like_map("a@=1/"));
   EXPECT_FALSE(stt_looks_like_map("a@A=1@S/"));
   EXPECT_FALSE(stt_looks_like_map("a/b/"));
+}
+
+// The scanner's rules, one byte at a time, as stt.h states them: the reference the SIMD scanner
+// (which visits only the '/' and "@=" of 64-byte blocks) must match field for field.
+std::vector<RawField> reference_scan_fields(std::string_view t) {
+  std::vector<RawField> out;
+  size_t start = 0;
+  while (start < t.size()) {
+    size_t end = t.find('/', start);
+    if (end == std::string_view::npos) end = t.size();
+    if (end > start) {
+      const std::string_view item = t.substr(start, end - start);
+      const size_t sep = item.find("@=");
+      RawField f;
+      if (sep == std::string_view::npos) {
+        f.key_begin = f.value_begin = static_cast<uint32_t>(start);
+        f.value_size = static_cast<uint32_t>(item.size());
+        f.flags = item.find('@') != std::string_view::npos ? RawField::kValueEscaped : 0;
+      } else {
+        f.key_begin = static_cast<uint32_t>(start);
+        f.key_size = static_cast<uint32_t>(sep);
+        f.value_begin = static_cast<uint32_t>(start + sep + 2);
+        f.value_size = static_cast<uint32_t>(item.size() - sep - 2);
+        f.flags = RawField::kHasSeparator;
+        if (item.substr(0, sep).find('@') != std::string_view::npos)
+          f.flags |= RawField::kKeyEscaped;
+        if (item.substr(sep + 2).find('@') != std::string_view::npos) {
+          f.flags |= RawField::kValueEscaped;
+        }
+      }
+      out.push_back(f);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+TEST(SttScanFields, MatchesTheByteByByteRulesOnRandomText) {
+  uint64_t seed = 0x9e3779b97f4a7c15ULL;
+  auto next = [&] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  // Few letters, so that "@=", "@@=", "/@", runs of '@' and items across 64-byte blocks are common.
+  constexpr std::string_view kAlphabets[] = {"a@=/", "ab@=/AS", "abcdefgh@/=", "aaaaaaaaaaaaaa@=/"};
+  std::vector<RawField> got;
+  for (int round = 0; round < 20000; ++round) {
+    const std::string_view alphabet = kAlphabets[round % 4];
+    std::string text(next() % 300, 'x');
+    for (char& c : text) c = alphabet[next() % alphabet.size()];
+    got.clear();
+    stt_scan_fields(text, got);
+    const std::vector<RawField> want = reference_scan_fields(text);
+    ASSERT_EQ(got.size(), want.size()) << text;
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(got[i].key_begin, want[i].key_begin) << text << " field " << i;
+      ASSERT_EQ(got[i].key_size, want[i].key_size) << text << " field " << i;
+      ASSERT_EQ(got[i].value_begin, want[i].value_begin) << text << " field " << i;
+      ASSERT_EQ(got[i].value_size, want[i].value_size) << text << " field " << i;
+      ASSERT_EQ(got[i].flags, want[i].flags) << text << " field " << i;
+    }
+  }
+}
+
+// Appending: fields go after what `out` already holds (the vector is grown by the scanner).
+TEST(SttScanFields, AppendsToWhatIsThere) {
+  std::vector<RawField> out;
+  stt_scan_fields("a@=1/", out);
+  stt_scan_fields("b@=2/c@=3/", out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[2].key_begin, 5u);
 }
 
 }  // namespace

@@ -4,11 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "douyu/frame_batch.h"
 
 namespace asyncore::douyu::test {
 namespace {
@@ -29,13 +33,13 @@ TEST(MessageWorker, TheDrainNotificationIsNeverLost) {
         ++drains;
         cv.notify_all();
       });
-  std::vector<Message> batch;
+  FrameBatch batch;
   constexpr int kCycles = 5000;
   int lost = 0;
   for (int cycle = 0; cycle < kCycles && lost == 0; ++cycle) {
     for (;;) {
-      batch.emplace_back(std::string("type@=chatmsg/"));
-      worker.push_batch(batch);
+      batch.add("type@=chatmsg/");
+      worker.push(batch);
       uint64_t seen;
       {
         std::lock_guard lock(mutex);
@@ -63,19 +67,16 @@ TEST(MessageWorker, PausesAtTheByteMarkAndCountsBytesBackToZero) {
         cv.wait_for(lock, std::chrono::seconds(20), [&] { return go; });
       },
       [] {});
-  // A body of exactly `size` bytes (no spare capacity: memory_bytes() counts capacity).
-  auto body = [](size_t size) {
-    std::string b = "type@=chatmsg/txt@=" + std::string(size, 'x') + "/";
-    b.shrink_to_fit();
-    return b;
-  };
-  std::vector<Message> batch;
-  batch.emplace_back(body(40 * 1024));
-  worker.push_batch(batch);
+  auto body = [](size_t size) { return "type@=chatmsg/txt@=" + std::string(size, 'x') + "/"; };
+  FrameBatch batch;
+  batch.add(body(40 * 1024));
+  worker.push(batch);
+  EXPECT_TRUE(batch.empty());
   EXPECT_FALSE(worker.should_pause());  // 1 message, ~40 KiB: below both marks
-  batch.emplace_back(body(40 * 1024));
-  worker.push_batch(batch);
+  batch.add(body(40 * 1024));
+  worker.push(batch);
   EXPECT_GE(worker.pending_bytes(), 80u * 1024);
+  EXPECT_EQ(worker.pending(), 2u);
   EXPECT_TRUE(worker.should_pause());  // 2 messages, above 64 KiB
   {
     std::lock_guard lock(mutex);
@@ -87,6 +88,90 @@ TEST(MessageWorker, PausesAtTheByteMarkAndCountsBytesBackToZero) {
   EXPECT_EQ(worker.delivered(), 2u);
   EXPECT_EQ(worker.pending(), 0u);
   EXPECT_EQ(worker.pending_bytes(), 0u);
+}
+
+// Many batches of several frames: every message decoded on the worker, delivered once, in order,
+// and the batch handed back empty every time.
+TEST(MessageWorker, DecodesEveryBatchInOrder) {
+  std::vector<std::string> seen;
+  std::mutex mutex;
+  MessageWorker worker(
+      1 << 20, 0,
+      [&](const Message& m) {
+        std::lock_guard lock(mutex);
+        seen.push_back(std::string(m.type()) + ":" + std::string(m.get_or("n")));
+      },
+      [] {});
+  FrameBatch batch;
+  std::vector<std::string> expected;
+  for (int b = 0; b < 500; ++b) {
+    for (int k = 0; k <= b % 7; ++k) {
+      const std::string n = std::to_string(expected.size());
+      batch.add("type@=t" + std::to_string(k) + "/n@=" + n + "/");
+      expected.push_back("t" + std::to_string(k) + ":" + n);
+    }
+    worker.push(batch);
+    ASSERT_TRUE(batch.empty());
+  }
+  worker.stop(true);
+  worker.join();
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(worker.delivered(), expected.size());
+  EXPECT_EQ(worker.pending(), 0u);
+  EXPECT_EQ(worker.pending_bytes(), 0u);
+}
+
+// stop(false) inside a batch: the rest of it and the batches behind it are counted as discarded,
+// and the counts come back to zero.
+TEST(MessageWorker, StopWithoutDeliveringCountsTheRest) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool go = false;
+  MessageWorker* self = nullptr;
+  MessageWorker worker(
+      1 << 20, 0,
+      [&](const Message& m) {
+        if (m.get_or("n") != "0") return;
+        self->stop(false);  // from inside the callback: the message in progress completes
+        std::unique_lock lock(mutex);
+        cv.wait_for(lock, std::chrono::seconds(20), [&] { return go; });
+      },
+      [] {});
+  self = &worker;
+  FrameBatch batch;
+  for (int i = 0; i < 10; ++i) batch.add("type@=x/n@=" + std::to_string(i) + "/");
+  worker.push(batch);
+  for (int i = 10; i < 25; ++i) batch.add("type@=x/n@=" + std::to_string(i) + "/");
+  worker.push(batch);
+  {
+    std::lock_guard lock(mutex);
+    go = true;
+  }
+  cv.notify_all();
+  worker.join();
+  EXPECT_EQ(worker.delivered(), 1u);
+  EXPECT_EQ(worker.discarded(), 24u);
+  EXPECT_EQ(worker.pending(), 0u);
+  EXPECT_EQ(worker.pending_bytes(), 0u);
+}
+
+// A callback that throws loses nothing else: the next messages are delivered.
+TEST(MessageWorker, AThrowingCallbackDoesNotStopDelivery) {
+  std::atomic<int> delivered{0};
+  MessageWorker worker(
+      1 << 20, 0,
+      [&](const Message& m) {
+        ++delivered;
+        if (m.get_or("n") == "1") throw std::runtime_error("callback failed");
+      },
+      [] {});
+  FrameBatch batch;
+  for (int i = 0; i < 3; ++i) batch.add("type@=x/n@=" + std::to_string(i) + "/");
+  worker.push(batch);
+  worker.stop(true);
+  worker.join();
+  EXPECT_EQ(delivered.load(), 3);
+  EXPECT_EQ(worker.delivered(), 3u);
 }
 
 }  // namespace

@@ -29,6 +29,19 @@ namespace asyncore::douyu {
 // The integer of a typed numeric field: Message::get_int's rule (the whole value parsed by
 // std::from_chars as a decimal integer), 0 when empty or not a number.
 inline int64_t typed_field_int(std::string_view v) {
+  // Fast path, same result: an optional '-' and 1..18 digits cannot overflow.
+  const size_t sign = !v.empty() && v[0] == '-' ? 1 : 0;
+  if (v.size() - sign - 1 < 18) {
+    uint64_t x = 0;
+    for (size_t i = sign; i < v.size(); ++i) {
+      const unsigned d = static_cast<unsigned char>(v[i]) - unsigned{'0'};
+      if (d > 9) {
+        return 0;
+      }
+      x = x * 10 + d;
+    }
+    return sign != 0 ? -static_cast<int64_t>(x) : static_cast<int64_t>(x);
+  }
   int64_t out = 0;
   const char* end = v.data() + v.size();
   const auto res = std::from_chars(v.data(), end, out);

@@ -407,6 +407,30 @@ TEST(TypedFieldsTest, NonNumericIntegersAreZero) {
   EXPECT_EQ(Gift::from(Message("gfid@=-9223372036854775808/")).gfid, INT64_MIN);
   EXPECT_EQ(typed_field_int("9223372036854775807"), INT64_MAX);
   EXPECT_EQ(typed_field_int(""), 0);
+  // The fast path (up to 18 digits) and from_chars (longer) agree with Message::get_int.
+  for (const char* v : {"-",
+                        "--1",
+                        "-a",
+                        "a",
+                        "1-",
+                        "0",
+                        "-0",
+                        "00",
+                        "999999999999999999",
+                        "-999999999999999999",
+                        "1000000000000000000",
+                        "-1000000000000000000",
+                        "9223372036854775807",
+                        "09223372036854775807",
+                        "-9223372036854775809",
+                        "123456789012345678a",
+                        "12345678901234567/",
+                        "1:",
+                        "/",
+                        ":"}) {
+    const Message m(std::string("v@=") + v + "/");
+    EXPECT_EQ(typed_field_int(v), m.get_int_or("v", 0)) << v;
+  }
 }
 
 TEST(TypedFieldsTest, PrefixesAndExtensionsOfMemberKeysAreOtherKeys) {

@@ -60,9 +60,12 @@ size_t utf8_sequence(const unsigned char* s, size_t n, size_t i, size_t* skip) {
 //
 // Output is written through a raw pointer into `out`, which is resized ahead (to the exact size
 // of clean text plus kSlack) and grown only when escapes make the text longer. Invariant: every
-// step of the loop first makes sure kSlack bytes are writable, then writes at most kSlack.
+// step first makes sure kSlack bytes are writable (room()), then writes at most kSlack.
+//
+// Input is never read beyond its end: short pieces are checked and copied with two overlapping
+// loads (as memcpy does for small sizes), long ones 16 bytes at a time (SSE2; 8 with SWAR).
 
-constexpr size_t kSlack = 16;
+constexpr size_t kSlack = 32;
 
 // Bytes copied as they are: printable ASCII except '"' and '\\'.
 constexpr std::array<bool, 256> kPlain = [] {
@@ -117,23 +120,53 @@ inline char* put2(char* p, char a, char b) {
   return p + 2;
 }
 
-#if !defined(ASYNCORE_JSON_SSE2)
-// SWAR: bit 7 of each byte of the result is set where that byte of `x` needs attention (exact
-// for the lowest such byte, which is all the caller looks at).
-inline uint64_t attention8(uint64_t x) {
+inline uint64_t load64(const unsigned char* s) {
+  uint64_t x;
+  std::memcpy(&x, s, 8);
+  return x;
+}
+inline uint32_t load32(const unsigned char* s) {
+  uint32_t x;
+  std::memcpy(&x, s, 4);
+  return x;
+}
+
+// SWAR: bit 7 of each byte of the result is set where that byte of `x` needs attention (< 0x20,
+// '"', '\\', 0x7F, >= 0x80); exact for the lowest such byte, the only one callers look at.
+[[gnu::always_inline]] inline uint64_t attention8(uint64_t x) {
   constexpr uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
-  auto zero = [&](uint64_t v) { return (v - k01) & ~v & k80; };
+  auto zero = [](uint64_t v) { return (v - k01) & ~v & k80; };
   const uint64_t low = (x - 0x20 * k01) & ~x & k80;  // < 0x20 (bytes >= 0x80 are caught below)
   return low | (x & k80) | zero(x ^ ('"' * k01)) | zero(x ^ ('\\' * k01)) | zero(x ^ (0x7F * k01));
 }
-#endif
 
-// Writes `text` as a JSON string literal at `p`; returns the new end.
-char* write_string(Buffer& b, char* p, const unsigned char* s, size_t n) {
-  p = b.room(p);
-  *p++ = '"';
+// s[0, n), n < 16: true when every byte is plain; then copied to p (overlapping loads/stores).
+[[gnu::always_inline]] inline bool copy_short_if_plain(char* p, const unsigned char* s, size_t n) {
+  if (n >= 8) {
+    const uint64_t a = load64(s), z = load64(s + n - 8);
+    if ((attention8(a) | attention8(z)) != 0) return false;
+    std::memcpy(p, &a, 8);
+    std::memcpy(p + n - 8, &z, 8);
+  } else if (n >= 4) {
+    const uint32_t a = load32(s), z = load32(s + n - 4);
+    if (attention8(a | (uint64_t{z} << 32)) != 0) return false;
+    std::memcpy(p, &a, 4);
+    std::memcpy(p + n - 4, &z, 4);
+  } else if (n > 0) {
+    const unsigned char a = s[0], m = s[n / 2], z = s[n - 1];
+    if (!(kPlain[a] & kPlain[m] & kPlain[z])) return false;
+    p[0] = static_cast<char>(a);
+    p[n / 2] = static_cast<char>(m);
+    p[n - 1] = static_cast<char>(z);
+  }
+  return true;
+}
+
+// The general loop, from the start of the string's content (`p` after the opening quote).
+[[gnu::noinline]] char* write_content(Buffer& b, char* p, const unsigned char* s, size_t n) {
   size_t i = 0;
   while (i < n) {
+    p = b.room(p);
     // Clean runs: copied a block at a time (the whole block is stored, p advances by its clean
     // prefix: the slack makes the over-store harmless).
 #if defined(ASYNCORE_JSON_SSE2)
@@ -145,7 +178,6 @@ char* write_string(Buffer& b, char* p, const unsigned char* s, size_t n) {
                        _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\\')),
                                     _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7F))));
       const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
-      p = b.room(p);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(p), x);
       if (mask == 0) {
         p += 16;
@@ -157,11 +189,9 @@ char* write_string(Buffer& b, char* p, const unsigned char* s, size_t n) {
       i += k;
     } else
 #else
-    if (n - i >= 8) {
-      uint64_t x;
-      std::memcpy(&x, s + i, 8);
+    if (n - i >= 16) {
+      const uint64_t x = load64(s + i);
       const uint64_t mask = attention8(x);
-      p = b.room(p);
       std::memcpy(p, &x, 8);
       if (mask == 0) {
         p += 8;
@@ -174,9 +204,13 @@ char* write_string(Buffer& b, char* p, const unsigned char* s, size_t n) {
     } else
 #endif
     {
-      p = b.room(p);  // fewer than 16 bytes left: one by one
-      while (i < n && kPlain[s[i]]) *p++ = static_cast<char>(s[i++]);
-      if (i == n) break;
+      // Fewer than 16 bytes left: all plain (the usual end), or one by one up to the next byte
+      // that is not.
+      if (copy_short_if_plain(p, s + i, n - i)) {
+        p += n - i;
+        break;
+      }
+      while (kPlain[s[i]]) *p++ = static_cast<char>(s[i++]);
     }
     // s[i] needs attention (the block store above may have used up most of the room).
     p = b.room(p);
@@ -276,7 +310,21 @@ char* write_string(Buffer& b, char* p, const unsigned char* s, size_t n) {
       p = b.room(p);
     }
   }
-  p = b.room(p, 1);
+  return p;
+}
+
+// Writes `text` as a JSON string literal at `p`; returns the new end. A short clean string (the
+// usual key or number) is done inline.
+[[gnu::always_inline]] inline char* write_string(Buffer& b, char* p, const unsigned char* s,
+                                                 size_t n) {
+  p = b.room(p);
+  *p++ = '"';
+  if (n < 16 && copy_short_if_plain(p, s, n)) {  // n + 2 <= kSlack
+    p += n;
+  } else {
+    p = write_content(b, p, s, n);
+    p = b.room(p, 1);
+  }
   *p++ = '"';
   return p;
 }
@@ -317,23 +365,37 @@ std::string json_quote(std::string_view text) {
 
 namespace {
 
-// One bit of 256 per encoded name: a name whose bit is clear has not been seen (the usual case,
-// no comparison at all); a set bit means "compare with the names kept".
-inline unsigned name_bit(const char* name, size_t size) {
-  const auto* u = reinterpret_cast<const unsigned char*>(name);
-  // `name` includes its quotes: size >= 2.
-  const uint32_t x = (static_cast<uint32_t>(size) << 24) ^ (uint32_t{u[1]} << 16) ^
-                     (uint32_t{u[size / 2]} << 8) ^ u[size - 2];
-  return (x * 0x9E3779B1u) >> 24;
+// A repeated name is found without comparing every pair: each encoded name gets a 64-bit tag of
+// its content (between the quotes: size, and every byte up to 16 bytes, else the first and last
+// 8); a 256-bit filter on the tag says "not seen" for almost every name, and names are compared
+// in full only when both the filter and the tags agree. The tag of a name written unchanged is
+// taken from the key itself (reading back bytes just stored would stall on store forwarding).
+inline uint64_t content_tag(const unsigned char* c, size_t size) {
+  uint64_t head = 0, tail = 0;
+  if (size >= 8) {
+    head = load64(c);
+    tail = load64(c + size - 8);
+  } else if (size >= 4) {
+    head = load32(c) | (uint64_t{load32(c + size - 4)} << 32);
+  } else if (size > 0) {
+    head = c[0] | (uint64_t{c[size / 2]} << 8) | (uint64_t{c[size - 1]} << 16);
+  }
+  return (head ^ (tail * 0x9E3779B97F4A7C15ull) ^ size) * 0xBF58476D1CE4E5B9ull;
 }
+
+struct Name {
+  size_t at;  // offset in `out`
+  size_t size;
+  uint64_t tag;
+};
 
 }  // namespace
 
 void json_append_message(std::string& out, const Message& message) {
   // A repeated key keeps its first value (as Message::get): one member per name, so every JSON
   // reader sees what --types and the typed views see. Names are compared as encoded (two
-  // ill-formed keys may encode alike). Up to 64 fields: a 256-bit filter on the encoded names,
-  // then a scan of those kept when the filter cannot tell (no allocation); more: a hash set.
+  // ill-formed keys may encode alike). Up to 64 fields: the tag filter above (no allocation);
+  // more: a hash set.
   constexpr size_t kFilterUpTo = 64;
   const size_t count = message.size();
   size_t expect = 2;
@@ -343,7 +405,7 @@ void json_append_message(std::string& out, const Message& message) {
   Buffer b(out, expect);
   char* p = b.begin();
   *p++ = '{';
-  std::array<std::pair<size_t, size_t>, kFilterUpTo> names;  // (offset, size) in `out`
+  Name names[kFilterUpTo];  // the first name_count are set
   size_t name_count = 0;
   uint64_t filter[4] = {0, 0, 0, 0};
   std::unordered_set<std::string> many;  // allocates nothing unless used
@@ -356,23 +418,36 @@ void json_append_message(std::string& out, const Message& message) {
     const size_t mark = static_cast<size_t>(p - b.data());
     if (!first) *p++ = ',';
     const size_t name_at = static_cast<size_t>(p - b.data());
-    p = write_string(b, p, reinterpret_cast<const unsigned char*>(key.data()), key.size());
+    const auto* k_bytes = reinterpret_cast<const unsigned char*>(key.data());
+    p = b.room(p);
+    *p++ = '"';
+    const bool plain = key.size() < 16 && copy_short_if_plain(p, k_bytes, key.size());
+    if (plain) {
+      p += key.size();
+    } else {
+      p = write_content(b, p, k_bytes, key.size());
+      p = b.room(p, 1);
+    }
+    *p++ = '"';
     const char* name = b.data() + name_at;
     const size_t name_size = static_cast<size_t>(p - name);
     bool seen = false;
     if (small) {
-      const unsigned bit = name_bit(name, name_size);
+      const uint64_t tag =
+          plain ? content_tag(k_bytes, key.size())
+                : content_tag(reinterpret_cast<const unsigned char*>(name) + 1, name_size - 2);
+      const unsigned bit = static_cast<unsigned>(tag >> 56);
       uint64_t& word = filter[bit >> 6];
       const uint64_t m = uint64_t{1} << (bit & 63);
       if ((word & m) != 0) {
         for (size_t j = 0; j < name_count && !seen; ++j) {
-          seen = names[j].second == name_size &&
-                 std::memcmp(b.data() + names[j].first, name, name_size) == 0;
+          seen = names[j].tag == tag && names[j].size == name_size &&
+                 std::memcmp(b.data() + names[j].at, name, name_size) == 0;
         }
       }
       if (!seen) {
         word |= m;
-        names[name_count++] = {name_at, name_size};
+        names[name_count++] = {name_at, name_size, tag};
       }
     } else {
       seen = !many.emplace(name, name_size).second;

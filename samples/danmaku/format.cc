@@ -129,10 +129,14 @@ std::string format_text(std::string_view room, const Message& m, bool color) {
   return std::move(line.out);
 }
 
-std::string format_jsonl(const Message& m) {
-  std::string out;
+void append_jsonl(std::string& out, const Message& m) {
   json_append_message(out, m);
   out += '\n';
+}
+
+std::string format_jsonl(const Message& m) {
+  std::string out;
+  append_jsonl(out, m);
   return out;
 }
 

@@ -25,5 +25,7 @@ void append_sanitized(std::string& out, std::string_view text);
 
 // One JSON object per line (with '\n'): every top-level field as a string, in wire order.
 std::string format_jsonl(const asyncore::douyu::Message& message);
+// The same line appended to `out` (no allocation once `out` has grown: the printing path).
+void append_jsonl(std::string& out, const asyncore::douyu::Message& message);
 
 }  // namespace danmaku

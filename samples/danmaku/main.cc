@@ -43,26 +43,68 @@ using namespace asyncore::douyu;
 
 namespace {
 
-// Formats messages and hands them to the LineWriter (several rooms' workers share it).
+// Formats messages and hands them to the LineWriter (several rooms' workers share it). Each worker
+// thread formats into its own batch, handed to the writer in one call when the worker has caught
+// up or the batch is large: no lock and no allocation per line.
 class Printer {
  public:
   Printer(danmaku::LineWriter& out, danmaku::Output format)
       : out_(out), format_(format), color_(isatty(STDOUT_FILENO) == 1) {}
   void print(const std::string& room, const Message& m) {
     if (format_ == danmaku::Output::kNone) return;
-    out_.write_line(format_ == danmaku::Output::kJsonl ? danmaku::format_jsonl(m)
-                                                       : danmaku::format_text(room, m, color_),
-                    false);
+    Batch& batch = my_batch();
+    if (format_ == danmaku::Output::kJsonl) {
+      danmaku::append_jsonl(batch.text, m);
+    } else {
+      batch.text += danmaku::format_text(room, m, color_);
+    }
+    ++batch.lines;
+    if (batch.text.size() >= kBatchBytes) hand_over(batch, false);
   }
-  // A worker has caught up: what is buffered goes out now.
+  // A worker has caught up: its lines, and what is buffered, go out now.
   void caught_up() {
-    if (format_ != danmaku::Output::kNone) out_.flush();
+    if (format_ != danmaku::Output::kNone) hand_over(my_batch(), true);
+  }
+  // Once every worker has been joined: the lines any of them still holds, then a flush.
+  void finish() {
+    if (format_ == danmaku::Output::kNone) return;
+    std::lock_guard lock(batches_mutex_);
+    for (const auto& batch : batches_) {
+      if (batch->lines > 0) hand_over(*batch, false);
+    }
+    out_.flush();
   }
 
  private:
+  static constexpr size_t kBatchBytes = 64 * 1024;
+  struct Batch {
+    std::string text;
+    uint64_t lines = 0;
+  };
+  // The calling thread's batch (made on its first line; kept until the Printer goes: there is one
+  // Printer per run, and every worker thread ends before it does).
+  Batch& my_batch() {
+    thread_local const Printer* owner = nullptr;
+    thread_local Batch* batch = nullptr;
+    if (owner != this) {
+      std::lock_guard lock(batches_mutex_);
+      batches_.push_back(std::make_unique<Batch>());
+      batch = batches_.back().get();
+      owner = this;
+    }
+    return *batch;
+  }
+  void hand_over(Batch& batch, bool flush_now) {
+    out_.write_lines(batch.text, batch.lines, flush_now);
+    batch.text.clear();
+    batch.lines = 0;
+  }
+
   danmaku::LineWriter& out_;
   const danmaku::Output format_;
   const bool color_;
+  std::mutex batches_mutex_;
+  std::vector<std::unique_ptr<Batch>> batches_;  // guarded by batches_mutex_ (the vector)
 };
 
 // After loop() has returned, libevent no longer services signals: these plain handlers make a
@@ -313,7 +355,7 @@ class App {
   }
 
   int summarize() {
-    printer_.caught_up();  // bounded by the drain timeout, like every write after shutdown
+    printer_.finish();  // bounded by the drain timeout, like every write after shutdown
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     uint64_t delivered = std::min<uint64_t>(

@@ -2,10 +2,12 @@
 
 #include <limits.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace danmaku {
 
@@ -21,18 +23,41 @@ int64_t now_ns() {
 }
 
 uint64_t count_lines(std::string_view s) {
-  return static_cast<uint64_t>(std::count(s.begin(), s.end(), '\n'));
+  uint64_t n = 0;
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  while (const void* nl = std::memchr(p, '\n', static_cast<size_t>(end - p))) {
+    ++n;
+    p = static_cast<const char*>(nl) + 1;
+  }
+  return n;
+}
+
+bool is_regular_file(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 }  // namespace
 
-void LineWriter::write_line(std::string_view line, bool flush_now) {
+LineWriter::LineWriter(int fd) : fd_(fd), regular_file_(is_regular_file(fd)) {}
+
+void LineWriter::write_lines(std::string_view lines, uint64_t count, bool flush_now) {
   std::lock_guard lock(mutex_);
-  if (error() != 0) {
-    lost_lines_.fetch_add(1, std::memory_order_relaxed);
+  if (lines.empty()) {
+    if (flush_now && !buffer_.empty()) drain_locked();
     return;
   }
-  buffer_.append(line);
+  if (error() != 0) {
+    lost_lines_.fetch_add(count, std::memory_order_relaxed);
+    return;
+  }
+  if (buffer_.empty() && (flush_now || lines.size() >= kFlushAt)) {
+    write_out_locked(lines, count);  // straight from the caller's batch
+    return;
+  }
+  buffer_.append(lines);
+  buffered_lines_ += count;
   if (flush_now || buffer_.size() >= kFlushAt) drain_locked();
 }
 
@@ -61,12 +86,19 @@ bool LineWriter::idle_within(std::chrono::milliseconds patience) {
 }
 
 void LineWriter::drain_locked() {
+  write_out_locked(buffer_, buffered_lines_);
+  buffer_.clear();
+  buffered_lines_ = 0;
+}
+
+void LineWriter::write_out_locked(std::string_view data, uint64_t lines) {
   {
     std::lock_guard state(state_mutex_);
     draining_ = true;
   }
   size_t off = 0;
-  while (off < buffer_.size()) {
+  uint64_t lines_done = 0;
+  while (off < data.size()) {
     pollfd p{fd_, POLLOUT, 0};
     const int ready = ::poll(&p, 1, abandoned() ? 0 : kPollSliceMs);
     if (ready < 0) {
@@ -83,30 +115,29 @@ void LineWriter::drain_locked() {
       break;
     }
     // POLLOUT on a pipe means at least one free page: PIPE_BUF bytes never block.
-    const size_t n = std::min<size_t>(buffer_.size() - off, PIPE_BUF);
-    const ssize_t w = ::write(fd_, buffer_.data() + off, n);
+    const size_t n =
+        regular_file_ ? data.size() - off : std::min<size_t>(data.size() - off, PIPE_BUF);
+    const ssize_t w = ::write(fd_, data.data() + off, n);
     if (w < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       error_.store(errno, std::memory_order_release);
       break;
     }
-    written_lines_.fetch_add(count_lines(std::string_view(buffer_).substr(off, w)),
-                             std::memory_order_relaxed);
     off += static_cast<size_t>(w);
+    // The last write completes the lines still counted as pending; others are counted.
+    const uint64_t done = off == data.size()
+                              ? lines - lines_done
+                              : count_lines(data.substr(off - static_cast<size_t>(w), w));
+    lines_done += done;
+    written_lines_.fetch_add(done, std::memory_order_relaxed);
   }
-  buffer_.erase(0, off);
-  if (!buffer_.empty()) lose_buffer_locked();
+  if (off < data.size()) lost_lines_.fetch_add(lines - lines_done, std::memory_order_relaxed);
   {
     std::lock_guard state(state_mutex_);
     draining_ = false;
     ++drains_done_;
   }
   state_changed_.notify_all();
-}
-
-void LineWriter::lose_buffer_locked() {
-  lost_lines_.fetch_add(count_lines(buffer_), std::memory_order_relaxed);
-  buffer_.clear();
 }
 
 }  // namespace danmaku

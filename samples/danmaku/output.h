@@ -2,9 +2,12 @@
 // stuck, closed or full output can never hang or silently mislead the program.
 //
 //   * Lines are kept in a buffer and written when the caller says it has caught up (flush()), or
-//     when 64 KiB are waiting: a pipe gets every line as soon as the worker is idle.
-//   * A write waits in poll() slices of 100 ms, at most PIPE_BUF bytes at a time, so a reader that
-//     stops reading blocks the writer but never beyond abandon(): after the deadline given there
+//     when 64 KiB are waiting: a pipe gets every line as soon as the worker is idle. Callers hand
+//     lines over in batches (write_lines), so the lock is taken once per batch, not per line; a
+//     large batch with nothing buffered before it is written from the caller's memory.
+//   * A write waits in poll() slices of 100 ms, at most PIPE_BUF bytes at a time (all at once to a
+//     regular file, which has no reader to wait for), so a reader that stops reading blocks the
+//     writer but never beyond abandon(): after the deadline given there
 //     (or at once, after abandon_now(), which is async-signal-safe), pending and later lines are
 //     dropped and counted in lost_lines().
 //   * A failed write (EPIPE, ENOSPC, EIO, ...) drops the buffer, keeps the errno in error(), and
@@ -24,12 +27,14 @@ namespace danmaku {
 
 class LineWriter {
  public:
-  explicit LineWriter(int fd) : fd_(fd) {}
+  explicit LineWriter(int fd);
   LineWriter(const LineWriter&) = delete;
   LineWriter& operator=(const LineWriter&) = delete;
 
   // Appends one line (with its '\n'); writes when `flush_now` or when the buffer is large.
-  void write_line(std::string_view line, bool flush_now);
+  void write_line(std::string_view line, bool flush_now) { write_lines(line, 1, flush_now); }
+  // Appends `count` whole lines (`lines` holds exactly `count` '\n', the last at its end).
+  void write_lines(std::string_view lines, uint64_t count, bool flush_now);
   // Writes what is buffered (waits while the reader does not read, up to the abandon deadline).
   void flush();
 
@@ -49,17 +54,20 @@ class LineWriter {
 
  private:
   void drain_locked();
+  // Writes `data` (`lines` lines); what cannot be written (error, abandoned) is counted lost.
+  void write_out_locked(std::string_view data, uint64_t lines);
   bool abandoned() const;
-  void lose_buffer_locked();
 
   const int fd_;
-  std::mutex mutex_;  // held by the writer for a whole write
+  const bool regular_file_;  // no reader to wait for: written in one go
+  std::mutex mutex_;         // held by the writer for a whole write
   // For idle_within() (a timed_mutex would do, but TSan does not follow its timed lock).
   std::mutex state_mutex_;
   std::condition_variable state_changed_;
-  bool draining_ = false;     // guarded by state_mutex_
-  uint64_t drains_done_ = 0;  // guarded by state_mutex_
-  std::string buffer_;        // guarded by mutex_
+  bool draining_ = false;        // guarded by state_mutex_
+  uint64_t drains_done_ = 0;     // guarded by state_mutex_
+  std::string buffer_;           // guarded by mutex_
+  uint64_t buffered_lines_ = 0;  // guarded by mutex_: lines in buffer_
   std::atomic<int> error_{0};
   std::atomic<bool> abandon_now_{false};
   std::atomic<int64_t> abandon_at_ns_{INT64_MAX};  // steady_clock, since its epoch

@@ -1,9 +1,12 @@
 // douyu_danmaku: its text/jsonl lines, and the binary itself run end to end against its own --demo
 // simulator. Its flags (parse_options) are pinned in danmaku_options_test.cc.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <sstream>
@@ -14,6 +17,7 @@
 #include "douyu/douyu_server.h"
 #include "douyu/message.h"
 #include "samples/danmaku/format.h"
+#include "samples/danmaku/output.h"
 #include "tests/client/client_test_util.h"
 #include "tests/core/test_certificate.h"
 #include "tests/core/test_util.h"
@@ -95,6 +99,97 @@ TEST(DanmakuFormat, JsonlEscapesTerminalControlsToo) {
   EXPECT_EQ(line,
             R"({"type":"chatmsg","nn":"evil\u001b]0;pwned\u0007\u001b[2J","txt":"\u009b\u202e"})"
             "\n");
+}
+
+TEST(DanmakuFormat, AppendJsonlAppendsTheSameLine) {
+  asyncore::douyu::Message m("type@=chatmsg/rid@=1/rid@=2/txt@=\"q\"\x1b/");
+  std::string batch = "earlier line\n";
+  danmaku::append_jsonl(batch, m);
+  danmaku::append_jsonl(batch, m);
+  EXPECT_EQ(batch, "earlier line\n" + danmaku::format_jsonl(m) + danmaku::format_jsonl(m));
+}
+
+// ---------------------------------------------------------------- LineWriter batches
+
+std::string read_all(int fd) {
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+std::string numbered_lines(int from, int count) {
+  std::string s;
+  for (int i = from; i < from + count; ++i)
+    s += "line " + std::to_string(i) + " " + std::string(40, 'x') + "\n";
+  return s;
+}
+
+// Small batches are buffered, a flush writes them; a batch of more than 64 KiB with nothing
+// buffered goes straight out. To a regular file (written whole) every line is counted written.
+TEST(DanmakuLineWriter, BatchesReachARegularFileWholeAndCounted) {
+  char path[] = "/tmp/danmaku_lines_XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::unlink(path);
+  const std::string small = numbered_lines(0, 10), big = numbered_lines(10, 5000);
+  {
+    danmaku::LineWriter w(fd);
+    w.write_lines(small, 10, false);
+    EXPECT_EQ(w.written_lines(), 0u);
+    w.write_line("one\n", false);
+    w.flush();
+    EXPECT_EQ(w.written_lines(), 11u);
+    w.write_lines(big, 5000, false);  // > 64 KiB: written at once
+    EXPECT_EQ(w.written_lines(), 5011u);
+    w.write_lines("", 0, true);  // nothing to add: a flush
+    EXPECT_EQ(w.lost_lines(), 0u);
+    EXPECT_EQ(w.error(), 0);
+  }
+  ASSERT_EQ(::lseek(fd, 0, SEEK_SET), 0);
+  EXPECT_EQ(read_all(fd), small + "one\n" + big);
+  ::close(fd);
+}
+
+// Through a pipe (PIPE_BUF at a time, a reader on the other end): the lines are counted as their
+// last byte is written, whole batches arrive in order.
+TEST(DanmakuLineWriter, BatchesThroughAPipeArriveInOrder) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  std::string got;
+  std::thread reader([&] { got = read_all(p[0]); });
+  std::string expected;
+  {
+    danmaku::LineWriter w(p[1]);
+    for (int b = 0; b < 20; ++b) {
+      const std::string batch = numbered_lines(b * 700, 700);  // about 35 KiB
+      w.write_lines(batch, 700, b % 3 == 0);
+      expected += batch;
+    }
+    w.flush();
+    EXPECT_EQ(w.written_lines(), 14000u);
+    EXPECT_EQ(w.lost_lines(), 0u);
+  }
+  ::close(p[1]);
+  reader.join();
+  ::close(p[0]);
+  EXPECT_EQ(got, expected);
+}
+
+// A write that fails loses the batch, counted by its lines, and every later batch too.
+TEST(DanmakuLineWriter, AFailedWriteCountsEveryLineOfTheBatchesLost) {
+  const int fd = ::open("/dev/full", O_WRONLY);
+  if (fd < 0) GTEST_SKIP() << "no /dev/full";
+  danmaku::LineWriter w(fd);
+  w.write_lines(numbered_lines(0, 3), 3, true);
+  EXPECT_EQ(w.error(), ENOSPC);
+  EXPECT_EQ(w.lost_lines(), 3u);
+  w.write_lines(numbered_lines(3, 4), 4, false);
+  w.write_line("x\n", true);
+  EXPECT_EQ(w.lost_lines(), 8u);
+  EXPECT_EQ(w.written_lines(), 0u);
+  ::close(fd);
 }
 
 // ---------------------------------------------------------------- the binary

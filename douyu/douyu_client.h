@@ -3,8 +3,8 @@
 // Structured exactly as the tutorial builds it, one piece per job:
 //   * a send queue drained by writable()/handle_write() — any thread may enqueue; enqueuing wakes
 //     the loop, so a packet leaves at once, not after a poll timeout;
-//   * handle_read() decodes frames into a receive queue (MessageWorker), whose worker thread
-//     calls the user's callback (or a DouyuHandler) in order;
+//   * handle_read() splits frames into a receive queue (MessageWorker), whose worker thread
+//     decodes them and calls the user's callback (or a DouyuHandler) in order;
 //   * a heartbeat thread (HeartbeatThread) sends mrkl every interval while triggered, paused while
 //     disconnected or not logged in.
 // The session runs itself: connect → loginreq → (loginres) → joingroup gid -9999 → heartbeat
@@ -19,7 +19,7 @@
 // fails at once is retried less and less often, never in a storm.
 //
 // Back-pressure: while the receive queue holds receive_high_water messages, or
-// receive_high_water_bytes of decoded messages, readable() answers false — memory stays bounded
+// receive_high_water_bytes of queued frames, readable() answers false — memory stays bounded
 // whatever a server sends (see docs/DOUYU_CLIENT.md for the figure), nothing is dropped. A paused
 // reader is not a dead peer: the silence clock stops while reading is paused.
 //
@@ -98,7 +98,7 @@ struct DouyuClientOptions {
   // A session joined for this long counts as healthy: the next failure backs off from the start.
   std::chrono::milliseconds healthy_session{30'000};
   size_t receive_high_water = 8192;  // messages queued for the callback before reading pauses
-  size_t receive_high_water_bytes = 64 << 20;  // ... or bytes of them (Message::memory_bytes)
+  size_t receive_high_water_bytes = 64 << 20;  // ... or bytes of them (FrameBatch::memory_bytes)
   size_t send_queue_limit = 1 << 20;           // bytes waiting to be sent before send refuses
   uint32_t max_frame_length = kDefaultMaxLength;
   bool deliver_pending_on_stop =
@@ -129,6 +129,7 @@ class DouyuClient : public Dispatcher {
   };
 
   // `callback` runs on the worker thread for every message, in order (loginres and mrkl too).
+  // The Message is valid during the call (the worker reuses it for the next one): copy to keep.
   DouyuClient(Loop& loop, DouyuClientOptions options, Callback callback);
   // Typed handler instead of a callback; it must outlive the client.
   DouyuClient(Loop& loop, DouyuClientOptions options, DouyuHandler& handler);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 #include <unordered_set>
 #include <utility>
 
@@ -408,7 +409,7 @@ void json_append_message(std::string& out, const Message& message) {
   Name names[kFilterUpTo];  // the first name_count are set
   size_t name_count = 0;
   uint64_t filter[4] = {0, 0, 0, 0};
-  std::unordered_set<std::string> many;  // allocates nothing unless used
+  std::optional<std::unordered_set<std::string>> many;  // more than kFilterUpTo fields only
   const bool small = count <= kFilterUpTo;
   bool first = true;
   for (size_t k = 0; k < count; ++k) {
@@ -450,7 +451,8 @@ void json_append_message(std::string& out, const Message& message) {
         names[name_count++] = {name_at, name_size, tag};
       }
     } else {
-      seen = !many.emplace(name, name_size).second;
+      if (!many) many.emplace();
+      seen = !many->emplace(name, name_size).second;
     }
     if (seen) {
       p = b.data() + mark;

@@ -5,7 +5,8 @@
 // is a string_view (the value, as Message::get_or gives it) or an int64_t (parsed exactly as
 // Message::get_int_or(key, 0): the whole value as a decimal integer, else 0). fill<T>() walks the
 // fields once; for each key, KeyIndex finds the table entry with a compile-time perfect hash of
-// (length, first byte, last byte) and one comparison of the key. A bitmask of the members already
+// (length, first, second, last byte) — which identifies keys of up to 3 bytes outright — and one
+// comparison of the bytes in between for longer keys. A bitmask of the members already
 // set keeps the FIRST occurrence of a repeated key (as Message::get does) and stops the walk once
 // every member is set. Cost: O(fields) per message, whatever the number of members.
 //
@@ -30,7 +31,10 @@ namespace asyncore::douyu {
 // std::from_chars as a decimal integer), 0 when empty or not a number.
 inline int64_t typed_field_int(std::string_view v) {
   // Fast path, same result: an optional '-' and 1..18 digits cannot overflow.
-  const size_t sign = !v.empty() && v[0] == '-' ? 1 : 0;
+  if (v.empty()) {
+    return 0;
+  }
+  const size_t sign = v[0] == '-' ? 1 : 0;
   if (v.size() - sign - 1 < 18) {
     uint64_t x = 0;
     for (size_t i = sign; i < v.size(); ++i) {
@@ -48,9 +52,9 @@ inline int64_t typed_field_int(std::string_view v) {
   return (v.empty() || res.ec != std::errc() || res.ptr != end) ? 0 : out;
 }
 
-// A set of up to 64 distinct, non-empty keys of at most 31 bytes, looked up by a minimal-cost
-// perfect hash found at compile time: find(key) is the key's index, or -1. Used for the member
-// keys of each view type and for the message types of view().
+// A set of up to 64 distinct, non-empty keys of at most 31 bytes, looked up by a perfect hash of
+// (length, first, second, last byte) found at compile time: find(key) is the key's index, or -1.
+// Used for the member keys of each view type and for the message types of view().
 template <size_t N>
 class KeyIndex {
  public:
@@ -93,24 +97,30 @@ class KeyIndex {
     throw "KeyIndex: no perfect hash seed found";
   }
 
-  int find(std::string_view k) const {
+  int find(std::string_view k) const { return static_cast<int>(find_or(k, -1)); }
+
+  // The key's index, or `absent`.
+  size_t find_or(std::string_view k, size_t absent) const {
     const size_t n = k.size();
     if (n > 31 || ((lengths_ >> n) & 1u) == 0) {
-      return -1;  // no key of that length (also rejects the empty key before k[0] is read)
+      return absent;  // no key of that length (also rejects the empty key before k[0] is read)
     }
     const uint32_t c = code(k);
     const uint32_t h = slot(c, seed_);
-    // Same length, first and last byte: only the bytes in between are left to compare.
-    if (code_[h] != c || (n > 2 && std::memcmp(key_[h] + 1, k.data() + 1, n - 2) != 0)) {
-      return -1;
+    // Same length, first, second and last byte: keys of up to 3 bytes are equal; longer ones
+    // compare the bytes in between.
+    if (code_[h] != c || (n > 3 && std::memcmp(key_[h] + 2, k.data() + 2, n - 3) != 0)) {
+      return absent;
     }
-    return static_cast<int>(slot_[h]) - 1;
+    return size_t{slot_[h]} - 1;
   }
 
  private:
+  // Length (5 bits), first, second (the first again for a 1-byte key) and last byte.
   static constexpr uint32_t code(std::string_view k) {
-    return (static_cast<uint32_t>(k.size()) << 16) |
-           (static_cast<uint32_t>(static_cast<uint8_t>(k.front())) << 8) |
+    return (static_cast<uint32_t>(k.size()) << 24) |
+           (static_cast<uint32_t>(static_cast<uint8_t>(k.front())) << 16) |
+           (static_cast<uint32_t>(static_cast<uint8_t>(k[k.size() > 1 ? 1 : 0])) << 8) |
            static_cast<uint8_t>(k.back());
   }
   static constexpr uint32_t slot(uint32_t code, uint32_t seed) {
@@ -311,18 +321,18 @@ template <class T>
 T fill(const Message& m) {
   constexpr auto& members = TypedFields<T>::kMembers;
   constexpr size_t kCount = members.size();
-  static_assert(kCount <= 32, "seen is a 32-bit mask");
-  constexpr uint32_t kAll = kCount == 32 ? ~uint32_t{0} : (uint32_t{1} << kCount) - 1;
+  static_assert(kCount < 32, "seen is a 32-bit mask");
+  constexpr uint32_t kAll = (uint32_t{1} << kCount) - 1;
   const auto& index = typed_fields_detail::kIndex<T>;
   T out{};
   uint32_t seen = 0;
   for (size_t i = 0, n = m.size(); i < n; ++i) {
-    const int at = index.find(m.key(i));
-    if (at < 0 || ((seen >> at) & 1u) != 0) {
+    const size_t at = index.find_or(m.key(i), kCount);
+    if (at == kCount || ((seen >> at) & 1u) != 0) {
       continue;  // not a member, or a repeat: the first occurrence wins
     }
     seen |= uint32_t{1} << at;
-    set_member(out, members[static_cast<size_t>(at)], m.value(i));
+    set_member(out, members[at], m.value(i));
     if (seen == kAll) {
       break;
     }

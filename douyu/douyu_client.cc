@@ -240,6 +240,8 @@ void DouyuClient::handle_read() {
     const ssize_t n = recv(read_buffer_.data(), read_buffer_.size());
     if (n <= 0) return;  // nothing now, or closed (handle_close ran)
     bytes_received_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+    // The bodies of this read fit in n bytes, plus the frame completed from earlier reads.
+    batch_.reserve(static_cast<size_t>(n) + decoder_.buffered(), static_cast<size_t>(n) / 64);
     // The loop thread only splits frames; the worker decodes them. The session's own checks
     // need a decoded Message only for the rare types they act on (or a body whose type cannot
     // be read at a glance).

@@ -22,6 +22,12 @@ class FrameBatch {
     bytes_.append(body);
     ends_.push_back(bytes_.size());
   }
+  // Room for `bytes` more body bytes and `frames` more frames, so that filling the batch from one
+  // read does not grow (and copy) it step by step.
+  void reserve(size_t bytes, size_t frames) {
+    bytes_.reserve(bytes_.size() + bytes);
+    ends_.reserve(ends_.size() + frames);
+  }
   size_t size() const { return ends_.size(); }
   bool empty() const { return ends_.empty(); }
   // The i-th body (STT text without the frame's NUL); valid until the batch is changed.

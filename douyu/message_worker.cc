@@ -10,9 +10,10 @@ namespace asyncore::douyu {
 
 namespace {
 // Drained batches kept for push() to reuse, and the largest one kept: enough for the batches in
-// flight of a busy connection; a batch that once held a maximum-size frame is freed instead.
-constexpr size_t kSpareBatches = 8;
-constexpr size_t kKeepBatchBytes = 512 * 1024;
+// flight of a busy connection (one per 64 KiB read); a batch that once held a large frame is
+// freed instead. A quiet connection has one or two batches in flight, so keeps one or two.
+constexpr size_t kSpareBatches = 16;
+constexpr size_t kKeepBatchBytes = 128 * 1024;
 // The worker's Message gives back its memory after a message larger than this.
 constexpr size_t kKeepMessageBytes = 1 << 20;
 

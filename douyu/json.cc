@@ -91,8 +91,9 @@ class Buffer {
     return grow(p, need);
   }
   void finish(char* p) { out_.resize(static_cast<size_t>(p - out_.data())); }
-
- private:
+  char* end() const { return end_; }
+  // Hot loops keep `end` (and the data pointer) in locals: stores through a char* may alias the
+  // members, which would otherwise be reloaded after every byte written.
   [[gnu::noinline]] char* grow(char* p, size_t need) {
     const size_t used = static_cast<size_t>(p - out_.data());
     out_.resize(std::max(used + need, out_.size() + std::max<size_t>(256, (used - start_) / 2)));
@@ -100,6 +101,7 @@ class Buffer {
     return out_.data() + used;
   }
 
+ private:
   std::string& out_;
   const size_t start_;
   char* end_;
@@ -165,9 +167,16 @@ inline uint32_t load32(const unsigned char* s) {
 
 // The general loop, from the start of the string's content (`p` after the opening quote).
 [[gnu::noinline]] char* write_content(Buffer& b, char* p, const unsigned char* s, size_t n) {
+  char* end = b.end();
+  auto room = [&] {
+    if (static_cast<size_t>(end - p) < kSlack) [[unlikely]] {
+      p = b.grow(p, kSlack);
+      end = b.end();
+    }
+  };
   size_t i = 0;
   while (i < n) {
-    p = b.room(p);
+    room();
     // Clean runs: copied a block at a time (the whole block is stored, p advances by its clean
     // prefix: the slack makes the over-store harmless).
 #if defined(ASYNCORE_JSON_SSE2)
@@ -214,7 +223,7 @@ inline uint32_t load32(const unsigned char* s) {
       while (kPlain[s[i]]) *p++ = static_cast<char>(s[i++]);
     }
     // s[i] needs attention (the block store above may have used up most of the room).
-    p = b.room(p);
+    room();
     const unsigned char c = s[i];
     if (c < 0x80) {
       switch (c) {
@@ -308,7 +317,7 @@ inline uint32_t load32(const unsigned char* s) {
       }
     next:
       if (i >= n || s[i] < 0x80) break;
-      p = b.room(p);
+      room();
     }
   }
   return p;
@@ -405,6 +414,21 @@ void json_append_message(std::string& out, const Message& message) {
   }
   Buffer b(out, expect);
   char* p = b.begin();
+  char* base = b.data();
+  char* end = b.end();
+  auto room = [&](size_t need) {
+    if (static_cast<size_t>(end - p) < need) [[unlikely]] {
+      p = b.grow(p, need);
+      base = b.data();
+      end = b.end();
+    }
+  };
+  auto content = [&](const unsigned char* s, size_t n) {  // after write_content, which may grow
+    p = write_content(b, p, s, n);
+    base = b.data();
+    end = b.end();
+    room(1);
+  };
   *p++ = '{';
   Name names[kFilterUpTo];  // the first name_count are set
   size_t name_count = 0;
@@ -415,22 +439,20 @@ void json_append_message(std::string& out, const Message& message) {
   for (size_t k = 0; k < count; ++k) {
     const std::string_view key = message.key(k);
     const std::string_view value = message.value(k);
-    p = b.room(p, 1);
-    const size_t mark = static_cast<size_t>(p - b.data());
+    room(kSlack);
+    const size_t mark = static_cast<size_t>(p - base);
     if (!first) *p++ = ',';
-    const size_t name_at = static_cast<size_t>(p - b.data());
+    const size_t name_at = static_cast<size_t>(p - base);
     const auto* k_bytes = reinterpret_cast<const unsigned char*>(key.data());
-    p = b.room(p);
     *p++ = '"';
     const bool plain = key.size() < 16 && copy_short_if_plain(p, k_bytes, key.size());
     if (plain) {
       p += key.size();
     } else {
-      p = write_content(b, p, k_bytes, key.size());
-      p = b.room(p, 1);
+      content(k_bytes, key.size());
     }
     *p++ = '"';
-    const char* name = b.data() + name_at;
+    const char* name = base + name_at;
     const size_t name_size = static_cast<size_t>(p - name);
     bool seen = false;
     if (small) {
@@ -443,7 +465,7 @@ void json_append_message(std::string& out, const Message& message) {
       if ((word & m) != 0) {
         for (size_t j = 0; j < name_count && !seen; ++j) {
           seen = names[j].tag == tag && names[j].size == name_size &&
-                 std::memcmp(b.data() + names[j].at, name, name_size) == 0;
+                 std::memcmp(base + names[j].at, name, name_size) == 0;
         }
       }
       if (!seen) {
@@ -455,15 +477,22 @@ void json_append_message(std::string& out, const Message& message) {
       seen = !many->emplace(name, name_size).second;
     }
     if (seen) {
-      p = b.data() + mark;
+      p = base + mark;
       continue;
     }
     first = false;
-    p = b.room(p, 1);
+    room(kSlack);
     *p++ = ':';
-    p = write_string(b, p, reinterpret_cast<const unsigned char*>(value.data()), value.size());
+    *p++ = '"';
+    const auto* v_bytes = reinterpret_cast<const unsigned char*>(value.data());
+    if (value.size() < 16 && copy_short_if_plain(p, v_bytes, value.size())) {  // 2 + 15 + 1
+      p += value.size();
+    } else {
+      content(v_bytes, value.size());
+    }
+    *p++ = '"';
   }
-  p = b.room(p, 1);
+  room(1);
   *p++ = '}';
   b.finish(p);
 }

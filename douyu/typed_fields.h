@@ -49,7 +49,7 @@ inline int64_t typed_field_int(std::string_view v) {
   int64_t out = 0;
   const char* end = v.data() + v.size();
   const auto res = std::from_chars(v.data(), end, out);
-  return (v.empty() || res.ec != std::errc() || res.ptr != end) ? 0 : out;
+  return (res.ec != std::errc() || res.ptr != end) ? 0 : out;
 }
 
 // A set of up to 64 distinct, non-empty keys of at most 31 bytes, looked up by a perfect hash of
@@ -315,16 +315,16 @@ void set_member(T& out, const TypedMember<T>& member, std::string_view value) {
   }
 }
 
-// T's members filled from `m` in one walk over its fields (see the top of this file). Members
-// whose key is absent keep their default (empty / 0); fields not in T's table are skipped.
+// T's members filled from `m` in one walk over its fields (see the top of this file), into a
+// default-constructed `out` (members whose key is absent keep their default: empty / 0); fields
+// not in T's table are skipped.
 template <class T>
-T fill(const Message& m) {
+void fill_into(T& out, const Message& m) {
   constexpr auto& members = TypedFields<T>::kMembers;
   constexpr size_t kCount = members.size();
   static_assert(kCount < 32, "seen is a 32-bit mask");
   constexpr uint32_t kAll = (uint32_t{1} << kCount) - 1;
   const auto& index = typed_fields_detail::kIndex<T>;
-  T out{};
   uint32_t seen = 0;
   for (size_t i = 0, n = m.size(); i < n; ++i) {
     const size_t at = index.find_or(m.key(i), kCount);
@@ -337,6 +337,13 @@ T fill(const Message& m) {
       break;
     }
   }
+}
+
+// The same into a new T.
+template <class T>
+T fill(const Message& m) {
+  T out{};
+  fill_into(out, m);
   return out;
 }
 

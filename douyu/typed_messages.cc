@@ -2,6 +2,9 @@
 
 #include <array>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
 
 #include "douyu/typed_fields.h"
 
@@ -40,9 +43,16 @@ namespace {
 
 // view()'s type → view table: one hashed lookup of type() instead of a chain of compares.
 using Viewer = TypedMessage (*)(const Message&);
+// Filled in place in the variant (no copy of the view out of a from()).
 template <class T>
 TypedMessage make_view(const Message& m) {
-  return T::from(m);
+  if constexpr (std::is_same_v<T, RankList> || std::is_same_v<T, Heartbeat>) {
+    return T::from(m);
+  } else {
+    TypedMessage v(std::in_place_type<T>);
+    fill_into(*std::get_if<T>(&v), m);
+    return v;
+  }
 }
 struct TypeEntry {
   std::string_view type;

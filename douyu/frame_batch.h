@@ -1,32 +1,41 @@
 // FrameBatch: the bodies of the frames of one socket read, packed back to back into one buffer —
 // what the loop thread hands the worker thread (MessageWorker) in one lock.
 //
-// Why bodies and not decoded Messages: the loop thread only splits frames (and peeks at the few
-// types the session needs); STT decoding happens on the worker thread, so the two threads share
-// the work. A batch costs two allocations (its buffer and its offsets) however many frames it
+// Why bodies and their scanned fields, not decoded Messages: the loop thread splits frames and
+// scans each body's fields (offsets only, no copy of a value); the worker thread copies them into
+// its one reused Message, unescapes and delivers. The two threads share the decoding work. A batch costs two allocations (its buffer and its offsets) however many frames it
 // holds, and none once recycled: the worker hands drained batches back, cleared, capacity kept.
 // Queued memory is the wire's size, not the decoded size (a body of many tiny fields decodes to
 // several times its size; see Message::memory_bytes()).
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "douyu/stt.h"
 
 namespace asyncore::douyu {
 
 class FrameBatch {
  public:
+  // Appends a body and its fields: the loop thread scans it (stt_scan_fields), the worker only
+  // unescapes and delivers — the decoding work is split between the two threads.
   void add(std::string_view body) {
+    const size_t base = bytes_.size();
     bytes_.append(body);
     ends_.push_back(bytes_.size());
+    stt_scan_fields(std::string_view(bytes_).substr(base), fields_);
+    field_ends_.push_back(fields_.size());
   }
   // Room for `bytes` more body bytes and `frames` more frames, so that filling the batch from one
   // read does not grow (and copy) it step by step.
   void reserve(size_t bytes, size_t frames) {
     bytes_.reserve(bytes_.size() + bytes);
     ends_.reserve(ends_.size() + frames);
+    field_ends_.reserve(field_ends_.size() + frames);
   }
   size_t size() const { return ends_.size(); }
   bool empty() const { return ends_.empty(); }
@@ -35,10 +44,16 @@ class FrameBatch {
     const size_t begin = i == 0 ? 0 : ends_[i - 1];
     return {bytes_.data() + begin, ends_[i] - begin};
   }
+  // The fields of the i-th body, as stt_scan_fields gives them (offsets into body(i)).
+  std::span<const RawField> fields(size_t i) const {
+    const size_t begin = i == 0 ? 0 : field_ends_[i - 1];
+    return {fields_.data() + begin, field_ends_[i] - begin};
+  }
   // What the batch holds in memory (capacity, not size): the unit of the receive queue's byte
-  // bound.
+  // bound. A body of many tiny fields costs its scanned fields too (20 bytes each).
   size_t memory_bytes() const {
-    return sizeof(FrameBatch) + bytes_.capacity() + ends_.capacity() * sizeof(size_t);
+    return sizeof(FrameBatch) + bytes_.capacity() + ends_.capacity() * sizeof(size_t) +
+           fields_.capacity() * sizeof(RawField) + field_ends_.capacity() * sizeof(size_t);
   }
   // Empties the batch for reuse; gives the memory back when it grew beyond `keep_bytes` (one
   // maximum-size frame must not pin a megabyte per recycled batch).
@@ -47,15 +62,21 @@ class FrameBatch {
       // Swapped with fresh ones: moving an empty string in keeps the old buffer (libstdc++).
       std::string().swap(bytes_);
       std::vector<size_t>().swap(ends_);
+      std::vector<RawField>().swap(fields_);
+      std::vector<size_t>().swap(field_ends_);
     } else {
       bytes_.clear();
       ends_.clear();
+      fields_.clear();
+      field_ends_.clear();
     }
   }
 
  private:
-  std::string bytes_;         // the bodies, back to back
-  std::vector<size_t> ends_;  // end offset of each body in bytes_
+  std::string bytes_;               // the bodies, back to back
+  std::vector<size_t> ends_;        // end offset of each body in bytes_
+  std::vector<RawField> fields_;    // the fields of every body, offsets into its own body
+  std::vector<size_t> field_ends_;  // end index of each body's fields in fields_
 };
 
 }  // namespace asyncore::douyu

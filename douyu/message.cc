@@ -9,8 +9,12 @@ namespace asyncore::douyu {
 
 void Message::decode() {
   slots_.clear();
-  type_index_ = -1;
   stt_scan_fields(body_, slots_);
+  unescape_fields();
+}
+
+void Message::unescape_fields() {
+  type_index_ = -1;
   char* data = body_.data();
   for (size_t i = 0; i < slots_.size(); ++i) {
     RawField& f = slots_[i];

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,13 @@ class Message {
   void assign(std::string_view body) {
     body_.assign(body);
     decode();
+  }
+  // The same, for a body already scanned: `fields` are stt_scan_fields(body)'s output (FrameBatch
+  // scans on the loop thread; the worker then only copies, unescapes and finds the type).
+  void assign(std::string_view body, std::span<const RawField> fields) {
+    body_.assign(body);
+    slots_.assign(fields.begin(), fields.end());
+    unescape_fields();
   }
 
   // type() of `body` without decoding it, when the body starts with a "type@=" field whose value
@@ -105,6 +113,7 @@ class Message {
 
  private:
   void decode();  // fills slots_ and type_index_ from body_, unescaping in place
+  void unescape_fields();  // the second half of decode(): slots_ scanned, body_ still escaped
 
   std::string body_;  // the body, with escaped keys/values unescaped in place
   // The scanner's offsets, sizes updated after unescaping (flags no longer used).

@@ -11,9 +11,10 @@ namespace asyncore::douyu {
 namespace {
 // Drained batches kept for push() to reuse, and the largest one kept: enough for the batches in
 // flight of a busy connection (one per 64 KiB read); a batch that once held a large frame is
-// freed instead. A quiet connection has one or two batches in flight, so keeps one or two.
+// freed instead (a 64 KiB read: its bodies + ~80 KB of scanned fields, each below malloc's
+// mmap threshold). A quiet connection has one or two batches in flight, so keeps one or two.
 constexpr size_t kSpareBatches = 16;
-constexpr size_t kKeepBatchBytes = 128 * 1024;
+constexpr size_t kKeepBatchBytes = 256 * 1024;
 // The worker's Message gives back its memory after a message larger than this.
 constexpr size_t kKeepMessageBytes = 1 << 20;
 
@@ -106,6 +107,12 @@ void MessageWorker::join() {
 
 void MessageWorker::run(std::stop_token stop) {
   worker_id_.store(std::this_thread::get_id(), std::memory_order_release);
+  // Once the thread ends its id may be given to a new thread, which must not pass for the worker
+  // (join() would return at once, DouyuClient::join() would throw).
+  struct ClearId {
+    std::atomic<std::thread::id>& id;
+    ~ClearId() { id.store(std::thread::id(), std::memory_order_release); }
+  } clear_id{worker_id_};
   std::vector<FrameBatch> taken;
   Message message;  // every message is decoded into this one, its storage reused
   for (;;) {
@@ -129,7 +136,7 @@ void MessageWorker::run(std::stop_token stop) {
           discard_rest(taken, i, j);
           return;
         }
-        message.assign(batch.body(j));
+        message.assign(batch.body(j), batch.fields(j));
         try {
           deliver_(message);
         } catch (...) {

@@ -1,9 +1,9 @@
 // message_worker.h — MessageWorker: the tutorial's receive queue and the worker thread that
 // drains it into the user's callback ("构建接收数据包队列 / 构建处理数据包线程").
 //
-// The loop thread pushes the frame bodies of each socket read as one FrameBatch (one lock per
-// read, not per message); the worker takes the whole queue in one swap, decodes each body into
-// one reused Message and calls `deliver` with it, in order. Decoding here rather than on the loop
+// The loop thread pushes the frames of each socket read as one FrameBatch (bodies and their
+// scanned fields; one lock per read, not per message); the worker takes the whole queue in one
+// swap, copies each into one reused Message (unescaping) and calls `deliver` with it, in order. Decoding here rather than on the loop
 // thread splits the work of a busy room over two cores, and the reused Message (with recycled
 // batches) means no allocation per message at steady state.
 //

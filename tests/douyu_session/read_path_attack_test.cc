@@ -32,6 +32,7 @@
 #include "douyu/typed_messages.h"
 #include "tests/douyu/test_util.h"
 #include "tests/douyu_session/client_test_util.h"
+#include "tests/douyu_session/raw_server.h"
 
 namespace asyncore::douyu::test {
 namespace {
@@ -240,6 +241,52 @@ TEST(ReadPathAttackWorker, DISABLED_OnWorkerThreadIsFalseOnANewThreadThatReusesT
   if (reused == 0) GTEST_SKIP() << "no thread id was reused here";
   EXPECT_EQ(wrong, 0) << "on_worker_thread() was true on " << wrong << " of " << reused
                       << " threads that merely reuse the ended worker's id";
+}
+
+// stop(false) from another thread while the worker is inside a slow callback: the message in
+// progress is the last one delivered, the rest is discarded and counted.
+TEST(ReadPathAttackWorker, StopFalseFromAnotherThreadDuringASlowCallback) {
+  constexpr uint64_t kN = 1000, kSlow = 10;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool in_slow = false, release = false;
+  std::vector<uint64_t> seen;
+  MessageWorker worker(
+      1 << 20, 0,
+      [&](const Message& m) {
+        seen.push_back(seq_of(m));
+        if (seen.size() == kSlow) {
+          std::unique_lock lock(mutex);
+          in_slow = true;
+          cv.notify_all();
+          cv.wait_for(lock, std::chrono::seconds(10), [&] { return release; });
+        }
+      },
+      [] {});
+  FrameBatch batch;
+  for (uint64_t i = 1; i <= kN; ++i) {
+    batch.add(seq_body(i));
+    if (i % 7 == 0) worker.push(batch);
+  }
+  worker.push(batch);
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return in_slow; }));
+  }
+  std::thread stopper([&] { worker.stop(false); });
+  stopper.join();  // stop() returns at once, even with the worker busy
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  cv.notify_all();
+  worker.join();
+  EXPECT_EQ(seen.size(), kSlow);
+  EXPECT_TRUE(is_prefix(seen));
+  EXPECT_EQ(worker.delivered(), kSlow);
+  EXPECT_EQ(worker.discarded(), kN - kSlow);
+  EXPECT_EQ(worker.pending(), 0u);
+  EXPECT_EQ(worker.pending_bytes(), 0u);
 }
 
 // Destroying the worker right after a push delivers what was pushed (~ = stop(true) + join).
@@ -1629,6 +1676,78 @@ TEST(ReadPathAttackClient, DISABLED_JoinFromANewThreadThatReusesTheEndedWorkersI
   }
   if (reused == 0) GTEST_SKIP() << "no thread id was reused here";
   EXPECT_EQ(threw, 0);
+}
+
+// The loop thread acts on loginres and error found with peek_type() "without decoding"; where
+// peek_type() cannot answer (type not first, no final '/', an empty item first) the session must
+// still decode and act: PROTOCOL.md says `type` is not always first.
+TEST(ReadPathAttackClient, ServerErrorIsActedOnWhereverItsTypeField) {
+  const std::vector<std::string> errors = {
+      "rid@=9999/type@=error/code@=52/", "type@=error/code@=52", "/type@=error/code@=52/",
+      "type@=error/code@=52/type@=chatmsg/", "code@=52/type@=error/"};
+  for (const auto& body : errors) {
+    SCOPED_TRACE(body);
+    Loop loop;
+    RawServer server(loop, [&](int) {
+      return Script{kLoginRes + server_frame(body) + chat(1), Script::kKeepOpen};
+    });
+    Collector got;
+    auto options = options_for_port(server.port());
+    options.reconnect = false;
+    DouyuClient client(loop, options, got.callback());
+    client.start();
+    ASSERT_TRUE(run_until(
+        loop, [&] { return client.stopped(); }, 10));
+    EXPECT_NE(client.failure(), "");
+    client.join();  // the worker delivers what was queued before it ends
+    EXPECT_EQ(got.count("error"), 1u) << "the error message itself is delivered too";
+  }
+}
+
+TEST(ReadPathAttackClient, AFirstTypeThatIsNotErrorIsNotAnError) {
+  Loop loop;
+  RawServer server(loop, [&](int) {
+    return Script{kLoginRes + server_frame("type@=chatmsg/type@=error/code@=52/") + chat(1),
+                  Script::kKeepOpen};
+  });
+  Collector got;
+  auto options = options_for_port(server.port());
+  options.reconnect = false;
+  DouyuClient client(loop, options, got.callback());
+  client.start();
+  ASSERT_TRUE(run_until(
+      loop, [&] { return got.room_messages() == 1 || client.stopped(); }, 10));
+  EXPECT_EQ(client.failure(), "");
+  EXPECT_EQ(client.state(), DouyuClient::State::kJoined);
+  client.stop();
+  ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }));
+  client.join();
+}
+
+TEST(ReadPathAttackClient, LoginResWhoseTypeIsNotFirstStillJoins) {
+  for (const std::string body :
+       {"userid@=1/type@=loginres/", "type@=loginres", "/type@=loginres/roomgroup@=0/"}) {
+    SCOPED_TRACE(body);
+    Loop loop;
+    RawServer server(loop, [&](int) {
+      return Script{server_frame(body) + chat(1), Script::kKeepOpen};
+    });
+    Collector got;
+    auto options = options_for_port(server.port());
+    options.reconnect = false;
+    DouyuClient client(loop, options, got.callback());
+    client.start();
+    ASSERT_TRUE(run_until(
+        loop, [&] { return client.state() == DouyuClient::State::kJoined || client.stopped(); },
+        10));
+    EXPECT_EQ(client.state(), DouyuClient::State::kJoined);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return server.state->requests.size() >= 2; }, 10));
+    EXPECT_EQ(server.state->requests[1], "joingroup");
+    client.stop();
+    ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }));
+    client.join();
+  }
 }
 
 // Destroying a running client while its worker is inside a slow callback: the destructor waits

@@ -197,3 +197,34 @@ awk '
              msgs[i], wall[i], rate[i], mbs[i], cpu[i] / msgs[i] * 1e6, rss[i] / 1024,
              rate[i] / py, 100 * mbs[i] / raw, pcpu[i];
   }' "$tmp/results"
+
+# Issue #13's targets, from this run's own numbers (time = the contender's wall clock for N).
+awk '
+  { rate[$1] = $2 / $4; wall[$1] = $4 }
+  END {
+    none = rate["douyu_danmaku"]; raw = rate["raw-reader"]
+    printf "# targets: --output=none at %.0f%% of raw (>= 50%%), %.1fx python (>= 40x); ", \
+           100 * none / raw, none / rate["python-asyncore"]
+    printf "typed time %.2fx none (<= 1.15x); jsonl to a file at %.0f%% of raw (>= 25%%)\n", \
+           wall["douyu_danmaku-typed"] / wall["douyu_danmaku"], 100 * rate["douyu_danmaku-jsonl"] / raw
+  }' "$tmp/results"
+
+# PLOT=FILE.png: the table as a bar chart (messages per second, log scale), gnuplot.
+if [ -n "${PLOT:-}" ]; then
+  awk '{ printf "%s %.0f\n", $1, $2 / $4 }' "$tmp/results" >"$tmp/plot.dat"
+  gnuplot <<GP
+set terminal pngcairo size 900,420 noenhanced font 'DejaVu Sans,10'
+set output '$PLOT'
+set title 'End to end: one client reading a flood of room messages (msg/s, log scale; $(nproc) cores)'
+set style fill solid 0.8
+set boxwidth 0.6
+set logscale y
+set yrange [10000:*]
+set ylabel 'messages per second'
+set grid ytics
+set xtics rotate by -20
+plot '$tmp/plot.dat' using 0:2:xtic(1) with boxes lc rgb '#4477aa' notitle, \
+     '' using 0:2:(sprintf('%.2fM', \$2 / 1e6)) with labels offset 0,0.8 notitle
+GP
+  echo "wrote $PLOT"
+fi

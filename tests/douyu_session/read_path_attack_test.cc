@@ -58,6 +58,8 @@ bool is_prefix(const std::vector<uint64_t>& seqs) {
   return true;
 }
 
+std::string random_stt(Rng& rng, size_t len);  // STT-ish text: runs of '@', '=', '/'
+
 // ================================================================ FrameBatch
 
 TEST(ReadPathAttackFrameBatch, BodiesRoundTripAndRecycleGivesBigBuffersBack) {
@@ -79,6 +81,50 @@ TEST(ReadPathAttackFrameBatch, BodiesRoundTripAndRecycleGivesBigBuffersBack) {
   EXPECT_LT(b.memory_bytes(), big);
   b.add("again");
   EXPECT_EQ(b.body(0), "again");
+}
+
+// The fields a batch scans for each body are stt_scan_fields(body(i)), offsets into body(i); a
+// Message assigned from (body, fields) is the Message decoded from the body, whatever it held.
+TEST(ReadPathAttackFrameBatch, ScannedFieldsMatchTheScannerAndAssignWithFieldsMatchesDecode) {
+  Rng rng(31);
+  FrameBatch b;
+  std::vector<std::string> bodies;
+  Message reused;
+  for (int round = 0; round < 300; ++round) {
+    bodies.clear();
+    const size_t n = rng.below(40);
+    for (size_t i = 0; i < n; ++i) {
+      bodies.push_back(rng.below(5) == 0 ? std::string() : random_stt(rng, rng.below(130)));
+      if (rng.below(4) == 0) bodies.back() = "type@=" + bodies.back();
+      b.add(bodies.back());
+    }
+    ASSERT_EQ(b.size(), n);
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(b.body(i), bodies[i]);
+      std::vector<RawField> want;
+      stt_scan_fields(bodies[i], want);
+      const auto got = b.fields(i);
+      ASSERT_EQ(got.size(), want.size()) << "'" << bodies[i] << "'";
+      for (size_t f = 0; f < want.size(); ++f) {
+        ASSERT_EQ(got[f].key_begin, want[f].key_begin);
+        ASSERT_EQ(got[f].key_size, want[f].key_size);
+        ASSERT_EQ(got[f].value_begin, want[f].value_begin);
+        ASSERT_EQ(got[f].value_size, want[f].value_size);
+        ASSERT_EQ(got[f].flags, want[f].flags);
+      }
+      reused.assign(b.body(i), b.fields(i));
+      const Message fresh(bodies[i]);
+      ASSERT_EQ(reused.size(), fresh.size()) << "'" << bodies[i] << "'";
+      ASSERT_EQ(reused.type(), fresh.type()) << "'" << bodies[i] << "' (stale type?)";
+      for (size_t f = 0; f < fresh.size(); ++f) {
+        ASSERT_EQ(reused.key(f), fresh.key(f)) << "'" << bodies[i] << "'";
+        ASSERT_EQ(reused.value(f), fresh.value(f)) << "'" << bodies[i] << "'";
+      }
+      ASSERT_EQ(reused.encode(), fresh.encode());
+    }
+    b.recycle(rng.below(2) ? 1 : 1 << 20);
+    ASSERT_TRUE(b.empty());
+  }
 }
 
 // ================================================================ MessageWorker
@@ -213,12 +259,10 @@ TEST(ReadPathAttackWorker, ConcurrentStopsAndJoinsWhileTheProducerPushes) {
 // on_worker_thread() is "true on the worker thread itself". Once the worker thread has ended and
 // been joined, the system reuses its thread id for the next thread it creates (glibc: at once), and
 // a stale id makes an unrelated thread look like the worker.
-// DISABLED: library defect. MessageWorker keeps worker_id_ after its thread ended; on glibc the
-// next std::thread gets the same id, and on_worker_thread() answers true there (80 of 80 threads
-// here). Fix: clear worker_id_ at the end of the worker's run(), before the thread terminates (a
-// thread id cannot be reused while its thread still runs). DouyuClient::join() is hit by it, see
-// ReadPathAttackClient.DISABLED_JoinFromANewThreadThatReusesTheEndedWorkersIdDoesNotThrow.
-TEST(ReadPathAttackWorker, DISABLED_OnWorkerThreadIsFalseOnANewThreadThatReusesTheWorkersId) {
+// Regression: at a4a4e21 MessageWorker kept worker_id_ after its thread ended; on glibc the next
+// std::thread gets the same id, and on_worker_thread() answered true there (80 of 80 threads).
+// Fixed in dd13421 (the id is cleared when the worker ends).
+TEST(ReadPathAttackWorker, OnWorkerThreadIsFalseOnANewThreadThatReusesTheWorkersId) {
   int reused = 0, wrong = 0;
   for (int round = 0; round < 20; ++round) {
     std::thread::id worker_id;
@@ -1634,12 +1678,11 @@ TEST(ReadPathAttackClient, ConcurrentStopsAndJoinsFromOtherThreadsMidFlood) {
 // After the client stopped and was joined, a thread that happens to reuse the ended worker
 // thread's id calls join(): it must return (the client has stopped), not throw the "inside the
 // callback" std::logic_error.
-// DISABLED: library defect (the stale worker id of MessageWorker::on_worker_thread(), see
-// ReadPathAttackWorker.DISABLED_OnWorkerThreadIsFalseOnANewThreadThatReusesTheWorkersId): on
-// glibc ANY thread created after the worker ended gets its id, so join() from a thread started
-// after the client stopped throws "DouyuClient::join() called from the message callback" instead
-// of returning, against douyu_client.h ("from another thread it waits ...").
-TEST(ReadPathAttackClient, DISABLED_JoinFromANewThreadThatReusesTheEndedWorkersIdDoesNotThrow) {
+// Regression: at a4a4e21 (stale worker id, see
+// ReadPathAttackWorker.OnWorkerThreadIsFalseOnANewThreadThatReusesTheWorkersId) join() from a
+// thread started after the client stopped threw "DouyuClient::join() called from the message
+// callback" (8 of 8 threads) instead of returning. Fixed in dd13421.
+TEST(ReadPathAttackClient, JoinFromANewThreadThatReusesTheEndedWorkersIdDoesNotThrow) {
   Loop loop;
   Flood sim(loop, 10);
   std::mutex mutex;

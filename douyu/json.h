@@ -6,6 +6,8 @@
 // A key repeated on the wire appears ONCE, with its FIRST value — the rule of Message::get, hence
 // of type(), the typed views and douyu_danmaku's --types — because JSON readers disagree on
 // repeated names (jq and Python keep the last): "type@=uenter/type@=chatmsg/" is {"type":"uenter"}.
+// Names are compared as written in JSON, so two ill-formed keys that both become "\uFFFD" also
+// count as one (an object never repeats a name).
 // The output is valid JSON (and valid UTF-8) for every input: quotes, backslashes and control
 // characters are escaped; every ill-formed UTF-8 sequence becomes U+FFFD (one per maximal
 // ill-formed subpart, as Unicode recommends). What a terminal would obey — C0 controls, DEL, C1

@@ -104,7 +104,7 @@ class Message {
   // input; bare items come back as "@=item/".
   std::string encode() const;
 
-  // Heap and inline bytes this Message holds (body + one 16-byte slot per field + the object):
+  // Heap and inline bytes this Message holds (body + one 20-byte RawField per field + the object):
   // what a queue of them costs, for byte-bounded queues (a body of many empty fields costs far
   // more than its wire size).
   size_t memory_bytes() const {

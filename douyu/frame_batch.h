@@ -2,11 +2,11 @@
 // what the loop thread hands the worker thread (MessageWorker) in one lock.
 //
 // Why bodies and their scanned fields, not decoded Messages: the loop thread splits frames and
-// scans each body's fields (offsets only, no copy of a value); the worker thread copies them into
-// its one reused Message, unescapes and delivers. The two threads share the decoding work. A batch costs two allocations (its buffer and its offsets) however many frames it
-// holds, and none once recycled: the worker hands drained batches back, cleared, capacity kept.
-// Queued memory is the wire's size, not the decoded size (a body of many tiny fields decodes to
-// several times its size; see Message::memory_bytes()).
+// scans each body's fields (offsets only, no copy of a value); the worker thread lends each frame
+// to its one Message (lend(): decoded in place, unescaped, no copy) and delivers it. The two
+// threads share the decoding work. A batch costs four allocations however many frames it holds,
+// and none once recycled: the worker hands drained batches back, cleared, capacity kept. Queued
+// memory is the wire's size plus 20 bytes per scanned field (see memory_bytes()).
 #pragma once
 
 #include <cstddef>
@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "douyu/message.h"
 #include "douyu/stt.h"
 
 namespace asyncore::douyu {
@@ -48,6 +49,14 @@ class FrameBatch {
   std::span<const RawField> fields(size_t i) const {
     const size_t begin = i == 0 ? 0 : field_ends_[i - 1];
     return {fields_.data() + begin, field_ends_[i] - begin};
+  }
+  // The i-th body and fields for Message::borrow(): the worker decodes them in place (unescaping
+  // rewrites the body and the fields' sizes), once, before the batch is recycled.
+  void lend(size_t i, Message& message) {
+    const size_t begin = i == 0 ? 0 : ends_[i - 1];
+    const size_t first = i == 0 ? 0 : field_ends_[i - 1];
+    message.borrow(bytes_.data() + begin, ends_[i] - begin,
+                   std::span<RawField>(fields_.data() + first, field_ends_[i] - first));
   }
   // What the batch holds in memory (capacity, not size): the unit of the receive queue's byte
   // bound. A body of many tiny fields costs its scanned fields too (20 bytes each).

@@ -37,6 +37,19 @@ class Message {
   // Decodes `body` (STT text, without the frame's NUL). Never fails: odd input yields what is
   // there (see stt_scan_fields).
   explicit Message(std::string body) : body_(std::move(body)) { decode(); }
+  // A copy always owns its storage, also of a borrowing Message (see borrow()).
+  Message(const Message& other) { copy_from(other); }
+  Message& operator=(const Message& other) {
+    if (this != &other) copy_from(other);
+    return *this;
+  }
+  // A move keeps what the source had: its storage, or what it borrows.
+  Message(Message&& other) noexcept { move_from(other); }
+  Message& operator=(Message&& other) noexcept {
+    if (this != &other) move_from(other);
+    return *this;
+  }
+  ~Message() = default;
   static Message from_frame(Frame&& frame) { return Message(std::move(frame.body)); }
   static Message from_view(const FrameView& frame) { return Message(std::string(frame.body)); }
   // Decodes a copy of a new body into this Message's storage (no allocation once warm: the
@@ -50,7 +63,19 @@ class Message {
   void assign(std::string_view body, std::span<const RawField> fields) {
     body_.assign(body);
     slots_.assign(fields.begin(), fields.end());
-    unescape_fields();
+    own();
+    type_index_ = unescape_fields(body_.data(), slots_.data(), slots_.size());
+  }
+  // The receive path's zero-copy form: decodes a scanned body IN PLACE in memory this Message
+  // does not own (the worker's FrameBatch), unescaping `body` and updating `fields` there. The
+  // Message is then valid while that memory is unchanged (the worker delivers it before touching
+  // the batch again); copying it makes an owning Message.
+  void borrow(char* body, size_t size, std::span<RawField> fields) {
+    type_index_ = unescape_fields(body, fields.data(), fields.size());
+    data_ = body;
+    size_ = size;
+    fields_ = fields.data();
+    count_ = fields.size();
   }
 
   // type() of `body` without decoding it, when the body starts with a "type@=" field whose value
@@ -62,13 +87,13 @@ class Message {
     return type_index_ < 0 ? std::string_view() : value(type_index_);
   }
 
-  size_t size() const { return slots_.size(); }
-  bool empty() const { return slots_.empty(); }
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
   std::string_view key(size_t i) const {
-    return {body_.data() + slots_[i].key_begin, slots_[i].key_size};
+    return {data_ + fields_[i].key_begin, fields_[i].key_size};
   }
   std::string_view value(size_t i) const {
-    return {body_.data() + slots_[i].value_begin, slots_[i].value_size};
+    return {data_ + fields_[i].value_begin, fields_[i].value_size};
   }
   Field field(size_t i) const { return {key(i), value(i)}; }
 
@@ -113,11 +138,26 @@ class Message {
 
  private:
   void decode();  // fills slots_ and type_index_ from body_, unescaping in place
-  void unescape_fields();  // the second half of decode(): slots_ scanned, body_ still escaped
+  // The second half of decoding: `fields` scanned, `data` still escaped. Returns type()'s index.
+  static int unescape_fields(char* data, RawField* fields, size_t count);
+  // Points the accessors at body_ and slots_.
+  void own() {
+    data_ = body_.data();
+    size_ = body_.size();
+    fields_ = slots_.data();
+    count_ = slots_.size();
+  }
+  void copy_from(const Message& other);
+  void move_from(Message& other) noexcept;
 
   std::string body_;  // the body, with escaped keys/values unescaped in place
   // The scanner's offsets, sizes updated after unescaping (flags no longer used).
   std::vector<RawField> slots_;
+  // What the accessors read: body_ and slots_ (own()), or borrowed memory (borrow()).
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+  const RawField* fields_ = nullptr;
+  size_t count_ = 0;
   int type_index_ = -1;
 };
 

@@ -15,8 +15,6 @@ namespace {
 // mmap threshold). A quiet connection has one or two batches in flight, so keeps one or two.
 constexpr size_t kSpareBatches = 16;
 constexpr size_t kKeepBatchBytes = 256 * 1024;
-// The worker's Message gives back its memory after a message larger than this.
-constexpr size_t kKeepMessageBytes = 1 << 20;
 
 // Single-writer counters: a load and a store, no locked read-modify-write on the hot path.
 void add(std::atomic<uint64_t>& counter, uint64_t n) {
@@ -114,7 +112,7 @@ void MessageWorker::run(std::stop_token stop) {
     ~ClearId() { id.store(std::thread::id(), std::memory_order_release); }
   } clear_id{worker_id_};
   std::vector<FrameBatch> taken;
-  Message message;  // every message is decoded into this one, its storage reused
+  Message message;  // borrows each message of the batch in turn (no copy)
   for (;;) {
     for (FrameBatch& b : taken) b.recycle(kKeepBatchBytes);  // outside the lock: may free
     {
@@ -130,23 +128,19 @@ void MessageWorker::run(std::stop_token stop) {
       taken.swap(queue_);
     }
     for (size_t i = 0; i < taken.size(); ++i) {
-      const FrameBatch& batch = taken[i];
+      FrameBatch& batch = taken[i];
       for (size_t j = 0; j < batch.size(); ++j) {
         if (stop.stop_requested() && !deliver_pending_on_stop_.load(std::memory_order_acquire)) {
           discard_rest(taken, i, j);
           return;
         }
-        message.assign(batch.body(j), batch.fields(j));
+        batch.lend(j, message);  // decoded in place, in the batch's memory
         try {
           deliver_(message);
         } catch (...) {
           // A throwing callback must not take the worker (and every later message) down with it.
           LOG(ERROR) << "exception escaped the message callback (message type '" << message.type()
                      << "'): " << current_exception_text();
-        }
-        if (message.memory_bytes() > kKeepMessageBytes) {
-          Message fresh;  // swapped, not assigned: moving into a string may keep its buffer
-          std::swap(message, fresh);
         }
         delivered_.store(delivered_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         add(consumed_, 1);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -132,6 +133,48 @@ TEST(Message, AssignReusesTheMessageForAnotherBody) {
   EXPECT_EQ(m.size(), 2u);
   EXPECT_EQ(m.get_or("z"), "3");
   EXPECT_FALSE(m.has("x"));
+}
+
+// borrow(): decoded in place in memory the Message does not own; a copy owns its storage and
+// outlives that memory; a move keeps the borrow; assign() makes it own again.
+TEST(Message, BorrowDecodesInPlaceAndCopiesOwn) {
+  std::string wire = "type@=chatmsg/ic@=avatar@Sa.jpg/txt@=hi/";
+  std::vector<RawField> fields;
+  stt_scan_fields(wire, fields);
+  Message m;
+  m.borrow(wire.data(), wire.size(), fields);
+  EXPECT_EQ(m.type(), "chatmsg");
+  EXPECT_EQ(m.get_or("ic"), "avatar/a.jpg");
+  EXPECT_EQ(m.get_or("ic").data(), wire.data() + 18);  // a view of the lent memory
+  const Message copy = m;
+  Message moved = std::move(m);
+  EXPECT_EQ(moved.get_or("txt").data(), wire.data() + wire.find("txt@=") + 5);
+  std::fill(wire.begin(), wire.end(), 'x');  // the lent memory is reused
+  EXPECT_EQ(copy.type(), "chatmsg");
+  EXPECT_EQ(copy.get_or("ic"), "avatar/a.jpg");
+  EXPECT_EQ(copy.get_or("txt"), "hi");
+  EXPECT_EQ(copy.encode(), "type@=chatmsg/ic@=avatar@Sa.jpg/txt@=hi/");
+  moved.assign("type@=b/");
+  EXPECT_EQ(moved.type(), "b");
+  EXPECT_EQ(moved.size(), 1u);
+}
+
+// Copies and moves of owning Messages, including short bodies kept inside the string object.
+TEST(Message, CopiesAndMovesOfOwningMessagesStayValid) {
+  std::vector<Message> v;
+  for (int i = 0; i < 100; ++i) v.emplace_back("type@=t/n@=" + std::to_string(i) + "/");
+  std::vector<Message> copies = v;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(copies[i].get_or("n"), std::to_string(i));
+    ASSERT_EQ(v[i].type(), "t");
+  }
+  Message a(std::string("type@=a/"));
+  Message b = std::move(a);
+  EXPECT_EQ(b.type(), "a");
+  EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+  EXPECT_EQ(a.type(), "");
+  a = b;
+  EXPECT_EQ(a.type(), "a");
 }
 
 TEST(FrameBatch, HoldsBodiesBackToBack) {

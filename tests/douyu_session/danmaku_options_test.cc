@@ -3,6 +3,7 @@
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <fstream>
@@ -359,7 +360,10 @@ TEST(DanmakuOptions, DemoIsTcpToTheSimulator) {
 class DanmakuTlsOptions : public ::testing::Test {
  protected:
   void SetUp() override {
-    pem_ = ::testing::TempDir() + "danmaku_options_test_ca.pem";
+    // One file per test process: CTest runs this fixture's tests in parallel, and one test's
+    // TearDown removing a shared file failed another (seen under TSan in CI).
+    pem_ = ::testing::TempDir() + "danmaku_options_test_ca." + std::to_string(::getpid()) + "." +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".pem";
     std::ofstream(pem_) << "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n";
   }
   void TearDown() override { std::remove(pem_.c_str()); }

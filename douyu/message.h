@@ -52,14 +52,14 @@ class Message {
   ~Message() = default;
   static Message from_frame(Frame&& frame) { return Message(std::move(frame.body)); }
   static Message from_view(const FrameView& frame) { return Message(std::string(frame.body)); }
-  // Decodes a copy of a new body into this Message's storage (no allocation once warm: the
-  // worker thread decodes every message of a connection into one Message this way).
+  // Decodes a copy of a new body into this Message's storage (no allocation once its storage is
+  // large enough).
   void assign(std::string_view body) {
     body_.assign(body);
     decode();
   }
-  // The same, for a body already scanned: `fields` are stt_scan_fields(body)'s output (FrameBatch
-  // scans on the loop thread; the worker then only copies, unescapes and finds the type).
+  // The same, for a body already scanned: `fields` are stt_scan_fields(body)'s output (as a
+  // FrameBatch holds them); only the copy, the unescaping and the type remain to do.
   void assign(std::string_view body, std::span<const RawField> fields) {
     body_.assign(body);
     slots_.assign(fields.begin(), fields.end());

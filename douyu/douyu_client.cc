@@ -242,15 +242,17 @@ void DouyuClient::handle_read() {
     bytes_received_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
     // The bodies of this read fit in n bytes, plus the frame completed from earlier reads.
     batch_.reserve(static_cast<size_t>(n) + decoder_.buffered(), static_cast<size_t>(n) / 64);
-    // The loop thread only splits frames; the worker decodes them. The session's own checks
-    // need a decoded Message only for the rare types they act on (or a body whose type cannot
-    // be read at a glance).
+    // The loop thread splits frames and scans their fields (FrameBatch::add); the worker decodes
+    // them. The session's own checks need a decoded Message only for the rare types they act on
+    // (or a body whose type cannot be read at a glance): decoded from the batch's scan.
     const bool ok = decoder_.feed(
         std::string_view(read_buffer_.data(), static_cast<size_t>(n)), [&](const FrameView& frame) {
           batch_.add(frame.body);
           const auto type = Message::peek_type(frame.body);
           if (!type || *type == LoginResponse::kType || *type == ServerError::kType) {
-            on_message_loop_side(Message(std::string(frame.body)), lost_reason);
+            Message m;
+            m.assign(frame.body, batch_.fields(batch_.size() - 1));
+            on_message_loop_side(m, lost_reason);
           }
         });
     // After decoding, not before: a slow turn (a huge frame, a sanitizer build) is not silence.

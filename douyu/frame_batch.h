@@ -51,21 +51,18 @@ class FrameBatch {
   bool empty() const { return ends_.empty(); }
   // The i-th body (STT text without the frame's NUL); valid until the batch is changed.
   std::string_view body(size_t i) const {
-    const size_t begin = i == 0 ? 0 : ends_[i - 1];
-    return {bytes_.data() + begin, ends_[i] - begin};
+    return {bytes_.data() + body_begin(i), ends_[i] - body_begin(i)};
   }
   // The fields of the i-th body, as stt_scan_fields gives them (offsets into body(i)).
   std::span<const RawField> fields(size_t i) const {
-    const size_t begin = i == 0 ? 0 : field_ends_[i - 1];
-    return {fields_.data() + begin, field_ends_[i] - begin};
+    return {fields_.data() + fields_begin(i), field_ends_[i] - fields_begin(i)};
   }
   // The i-th body and fields for Message::borrow(): the worker decodes them in place (unescaping
   // rewrites the body and the fields' sizes), once, before the batch is recycled.
   void lend(size_t i, Message& message) {
-    const size_t begin = i == 0 ? 0 : ends_[i - 1];
-    const size_t first = i == 0 ? 0 : field_ends_[i - 1];
-    message.borrow(bytes_.data() + begin, ends_[i] - begin,
-                   std::span<RawField>(fields_.data() + first, field_ends_[i] - first));
+    message.borrow(
+        bytes_.data() + body_begin(i), ends_[i] - body_begin(i),
+        std::span<RawField>(fields_.data() + fields_begin(i), field_ends_[i] - fields_begin(i)));
   }
   // What the batch holds in memory (capacity, not size): the unit of the receive queue's byte
   // bound. A body of many tiny fields costs its scanned fields too (20 bytes each).
@@ -91,6 +88,9 @@ class FrameBatch {
   }
 
  private:
+  size_t body_begin(size_t i) const { return i == 0 ? 0 : ends_[i - 1]; }
+  size_t fields_begin(size_t i) const { return i == 0 ? 0 : field_ends_[i - 1]; }
+
   std::string bytes_;               // the bodies, back to back
   std::vector<size_t> ends_;        // end offset of each body in bytes_
   std::vector<RawField> fields_;    // the fields of every body, offsets into its own body

@@ -3,13 +3,15 @@
 // known or not; typed_messages.h gives named fields on top of it.
 //
 // Decoding is one pass over the body (stt_scan_fields) plus an in-place unescape of the few keys
-// and values that contain '@': the Message owns its body and keeps offsets into it, so a value
-// that needs no unescaping costs no allocation and no copy, and a Message is cheap to move across
-// threads (one std::string + one vector of offsets; no pointers into itself).
+// and values that contain '@': the Message keeps offsets into its body, so a value that needs no
+// unescaping costs no allocation and no copy. It owns its body (one std::string + one vector of
+// offsets), except on the receive path, where the worker lends it a FrameBatch's memory
+// (borrow()): a copy of it always owns.
 //
-// Views returned (string_view) point into the Message: valid while it lives and is not moved or
-// reassigned. Values are unescaped once: a nested value is the text of its own level, ready for
-// get_list()/get_map() or the functions of stt_value.h.
+// Views returned (string_view) point into the Message's body: valid while it lives and is not
+// moved or reassigned (and, borrowed, while the lent memory is unchanged). Values are unescaped
+// once: a nested value is the text of its own level, ready for get_list()/get_map() or the
+// functions of stt_value.h.
 #pragma once
 
 #include <cstddef>
@@ -151,7 +153,7 @@ class Message {
   void move_from(Message& other) noexcept;
 
   std::string body_;  // the body, with escaped keys/values unescaped in place
-  // The scanner's offsets, sizes updated after unescaping (flags no longer used).
+  // The scanner's offsets, sizes updated after unescaping (escape flags cleared).
   std::vector<RawField> slots_;
   // What the accessors read: body_ and slots_ (own()), or borrowed memory (borrow()).
   const char* data_ = nullptr;

@@ -3,9 +3,10 @@
 //
 // The loop thread pushes the frames of each socket read as one FrameBatch (bodies and their
 // scanned fields; one lock per read, not per message); the worker takes the whole queue in one
-// swap, copies each into one reused Message (unescaping) and calls `deliver` with it, in order. Decoding here rather than on the loop
-// thread splits the work of a busy room over two cores, and the reused Message (with recycled
-// batches) means no allocation per message at steady state.
+// swap, lends each frame to its one Message (decoded in place in the batch, unescaping there)
+// and calls `deliver` with it, in order. Scanning on the loop thread and unescaping here splits
+// the work of a busy room over two cores, and recycled batches mean no allocation per message
+// at steady state.
 //
 // pending() counts messages pushed but not yet delivered, pending_bytes() the memory of the
 // batches holding them (FrameBatch::memory_bytes(): the wire's size, released a batch at a time).

@@ -7,6 +7,8 @@
 #include <system_error>
 
 #include "core/exception_text.h"
+#include "douyu/heartbeat_thread.h"
+#include "douyu/heartbeat_timer.h"
 #include "douyu/requests.h"
 #include "douyu/transport.h"
 #include "douyu/typed_messages.h"
@@ -40,6 +42,22 @@ std::chrono::milliseconds checked_interval(std::chrono::milliseconds ms, const c
   }
   return ms;
 }
+
+// One read buffer per loop thread, shared by all its clients: every read is copied out of it
+// (into the FrameBatch, or the decoder's partial frame) before handle_read() returns, so no view
+// into it outlives the call. Per client, 64 KiB of zero-filled, resident memory would be the
+// largest part of an idle room's cost.
+std::string& read_buffer() {
+  thread_local std::string buffer(kReadChunk, '\0');
+  return buffer;
+}
+
+std::unique_ptr<HeartbeatSender> make_heartbeat(Loop& loop, const DouyuClientOptions& o,
+                                                std::function<void()> beat) {
+  const auto interval = checked_interval(o.heartbeat_interval, "heartbeat_interval");
+  if (o.worker_pool) return std::make_unique<HeartbeatTimer>(loop, interval, std::move(beat));
+  return std::make_unique<HeartbeatThread>(interval, std::move(beat));
+}
 }  // namespace
 
 const char* to_string(DouyuClient::State state) {
@@ -72,13 +90,12 @@ DouyuClient::DouyuClient(Loop& loop, DouyuClientOptions options, Callback callba
                         : 2 * checked_interval(options_.heartbeat_interval, "heartbeat_interval")),
       decoder_(FrameDecoderOptions{options_.max_frame_length, kServerToClient, true}),
       backoff_(options_.backoff_initial, options_.backoff_max),
-      worker_(options_.receive_high_water, options_.receive_high_water_bytes, std::move(callback),
-              // Reading was paused for back-pressure and the queue drained: ask readable() again.
-              [this] { this->loop().wake(); }),
-      heartbeat_(checked_interval(options_.heartbeat_interval, "heartbeat_interval"),
-                 [this] { send_packet(mrkl()); }) {
+      worker_(
+          options_.receive_high_water, options_.receive_high_water_bytes, std::move(callback),
+          // Reading was paused for back-pressure and the queue drained: ask readable() again.
+          [this] { this->loop().wake(); }, options_.worker_pool),
+      heartbeat_(make_heartbeat(loop, options_, [this] { send_packet(mrkl()); })) {
   checked_interval(options_.connect_timeout, "connect_timeout");
-  read_buffer_.resize(kReadChunk);
   port_ = options_.port;
   if (options_.transport == Transport::kWss && !options_.tls_context)
     options_.tls_context = TlsContext::client(options_.tls);
@@ -98,7 +115,7 @@ DouyuClient::~DouyuClient() {
     close();
     state_ = State::kStopped;
   }
-  heartbeat_.stop();
+  heartbeat_->stop();
   worker_.stop(options_.deliver_pending_on_stop);
   join();
 }
@@ -236,8 +253,9 @@ bool DouyuClient::readable() {
 
 void DouyuClient::handle_read() {
   std::string lost_reason;
+  std::string& buffer = read_buffer();
   for (int i = 0; i < kReadsPerEvent; ++i) {
-    const ssize_t n = recv(read_buffer_.data(), read_buffer_.size());
+    const ssize_t n = recv(buffer.data(), buffer.size());
     if (n <= 0) return;  // nothing now, or closed (handle_close ran)
     bytes_received_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
     // The bodies of this read fit in n bytes, plus the frame completed from earlier reads.
@@ -246,7 +264,7 @@ void DouyuClient::handle_read() {
     // them. The session's own checks need a decoded Message only for the rare types they act on
     // (or a body whose type cannot be read at a glance): decoded from the batch's scan.
     const bool ok = decoder_.feed(
-        std::string_view(read_buffer_.data(), static_cast<size_t>(n)), [&](const FrameView& frame) {
+        std::string_view(buffer.data(), static_cast<size_t>(n)), [&](const FrameView& frame) {
           batch_.add(frame.body);
           const auto type = Message::peek_type(frame.body);
           if (!type || *type == LoginResponse::kType || *type == ServerError::kType) {
@@ -272,7 +290,7 @@ void DouyuClient::handle_read() {
     if (worker_.should_pause()) return;
     // A short read drained the socket, unless TLS or the layer still hold decoded bytes (a
     // WebSocket message ends every few KiB: stopping there would cost a loop turn each).
-    if (static_cast<size_t>(n) < read_buffer_.size() && !input_pending()) return;
+    if (static_cast<size_t>(n) < buffer.size() && !input_pending()) return;
   }
 }
 
@@ -283,7 +301,7 @@ void DouyuClient::on_message_loop_side(const Message& m, std::string& lost_reaso
     out_ += joingroup(options_.room_id, options_.group_id).bytes();
     state_ = State::kJoined;
     joined_at_ = std::chrono::steady_clock::now();  // the backoff resets once this lasts
-    heartbeat_.trigger();
+    heartbeat_->trigger();
   } else if (type == ServerError::kType) {
     // Code 0 is the only "no error"; a missing or unreadable code is an error like any other.
     const auto code = m.get_int("code");
@@ -334,7 +352,7 @@ void DouyuClient::handle_error() {
 }
 
 void DouyuClient::connection_lost(const std::string& reason) {
-  heartbeat_.pause();
+  heartbeat_->pause();
   cancel_timer(alive_timer_);
   cancel_timer(connect_timer_);
   const size_t unsent = out_.size() - out_sent_;
@@ -381,8 +399,8 @@ void DouyuClient::connection_lost(const std::string& reason) {
 
 void DouyuClient::stop() {
   if (stop_requested_.exchange(true)) return;
-  heartbeat_.pause();
-  heartbeat_.stop();  // the heartbeat thread ends now; no more mrkl
+  heartbeat_->pause();
+  heartbeat_->stop();  // the heartbeat thread ends now; no more mrkl
   loop().call_soon_threadsafe([this, life = life_token_] {
     if (life.lock()) stop_on_loop();  // the client may have been destroyed since
   });
@@ -424,7 +442,7 @@ void DouyuClient::finish(const std::string& failure) {
     failure_ = failure;
   }
   state_ = State::kStopped;
-  heartbeat_.stop();
+  heartbeat_->stop();
   worker_.stop(options_.deliver_pending_on_stop);
 }
 
@@ -445,6 +463,12 @@ void DouyuClient::join() {
         "DouyuClient::join() called from the message callback: the worker would wait for "
         "itself; call stop() there and join() from another thread");
   }
+  if (worker_.on_delivering_thread()) {
+    throw std::logic_error(
+        "DouyuClient::join() called from the callback of another client on the same "
+        "WorkerPool thread, which delivers this client's messages too: it would wait for "
+        "itself; join() from a thread that is not a pool thread");
+  }
   if (!stopped() && loop().in_loop_thread()) {
     if (loop().in_turn()) {
       throw std::logic_error(
@@ -458,7 +482,7 @@ void DouyuClient::join() {
     // No loop() is running: run it here until the session has ended (logout sent, closed).
     while (!stopped()) loop().poll(0.05);
   }
-  heartbeat_.join();
+  heartbeat_->join();
   worker_.join();
 }
 

@@ -7,6 +7,11 @@
 //     decodes them and calls the user's callback (or a DouyuHandler) in order;
 //   * a heartbeat thread (HeartbeatThread) sends mrkl every interval while triggered, paused while
 //     disconnected or not logged in.
+// Many rooms in one process: with DouyuClientOptions::worker_pool set, the client starts no
+// thread — its messages are delivered by one thread of the shared WorkerPool (the same one for
+// its whole life: in order, one thread at a time; a slow callback delays the other rooms of that
+// pool thread), and its heartbeat is a timer on the loop (HeartbeatTimer). Every guarantee below
+// holds in both modes.
 // The session runs itself: connect → loginreq → (loginres) → joingroup gid -9999 → heartbeat
 // triggered; stop() sends logout, flushes it, closes, and ends both threads.
 //
@@ -43,8 +48,10 @@
 // loop() runs), and before the Loop. Destroying a running client closes its connection at once
 // (no logout) and joins its threads. Any number of clients may share one Loop (one per room).
 //
-// The constructor starts two threads; when they cannot be created it throws std::system_error
-// ("DouyuClient: cannot start its threads: Resource temporarily unavailable").
+// Without a worker pool the constructor starts two threads; when they cannot be created it
+// throws std::system_error ("DouyuClient: cannot start its threads: Resource temporarily
+// unavailable"). With one it starts none. join() from inside the callback of another client of
+// the same pool thread would wait for that very thread: it throws std::logic_error too.
 #pragma once
 
 #include <atomic>
@@ -64,10 +71,11 @@
 #include "douyu/frame_batch.h"
 #include "douyu/frame_decoder.h"
 #include "douyu/handler.h"
-#include "douyu/heartbeat_thread.h"
+#include "douyu/heartbeat_sender.h"
 #include "douyu/message.h"
 #include "douyu/message_worker.h"
 #include "douyu/packet.h"
+#include "douyu/worker_pool.h"
 
 namespace asyncore::douyu {
 
@@ -104,6 +112,10 @@ struct DouyuClientOptions {
   bool deliver_pending_on_stop =
       true;  // false: messages still queued at stop are discarded (counted)
   std::chrono::milliseconds logout_flush_timeout{1000};  // stop() closes after this at the latest
+  // Many clients in one process: nullptr (the default) gives the client its own worker and
+  // heartbeat threads; a pool makes it start none (messages delivered by one pool thread, bound
+  // for the client's life; heartbeats by a loop timer). The client keeps the pool alive.
+  std::shared_ptr<WorkerPool> worker_pool = {};
 
   void set_endpoint(const Endpoint& e) {
     transport = e.transport;
@@ -128,7 +140,8 @@ class DouyuClient : public Dispatcher {
     kStopped
   };
 
-  // `callback` runs on the worker thread for every message, in order (loginres and mrkl too).
+  // `callback` runs on the worker thread (or the client's pool thread) for every message, in order
+  // (loginres and mrkl too).
   // The Message is valid during the call (the worker reuses it for the next one): copy to keep.
   DouyuClient(Loop& loop, DouyuClientOptions options, Callback callback);
   // Typed handler instead of a callback; it must outlive the client.
@@ -146,8 +159,8 @@ class DouyuClient : public Dispatcher {
   // send_queue_limit bytes: the session re-sends what it needs (login, join) after a reconnect.
   bool send_packet(const Packet& packet);
   bool send_body(std::string_view stt_body) { return send_packet(Packet(stt_body)); }
-  void start_heartbeat() { heartbeat_.trigger(); }
-  void pause_heartbeat() { heartbeat_.pause(); }
+  void start_heartbeat() { heartbeat_->trigger(); }
+  void pause_heartbeat() { heartbeat_->pause(); }
   // Ends the session: what was queued goes out, then logout, half-close, close at the server's
   // EOF; the worker delivers what is queued (or discards it, by option) and both threads end.
   // Returns at once; join() waits for the threads. Idempotent.
@@ -165,7 +178,7 @@ class DouyuClient : public Dispatcher {
   uint64_t delivered() const { return worker_.delivered(); }
   uint64_t discarded() const { return worker_.discarded(); }
   uint64_t reconnects() const { return reconnects_.load(std::memory_order_relaxed); }
-  uint64_t heartbeats_sent() const { return heartbeat_.beats(); }
+  uint64_t heartbeats_sent() const { return heartbeat_->beats(); }
   size_t queued_messages() const { return worker_.pending(); }
   size_t queued_bytes() const { return worker_.pending_bytes(); }
   uint64_t dropped_outgoing() const { return dropped_outgoing_.load(std::memory_order_relaxed); }
@@ -201,8 +214,7 @@ class DouyuClient : public Dispatcher {
   // Loop thread only.
   FrameDecoder decoder_;
   FrameBatch batch_;  // the frame bodies of one read, handed to the worker in one lock
-  std::string read_buffer_;
-  std::string out_;  // bytes being sent; out_[out_sent_..] still to go
+  std::string out_;   // bytes being sent; out_[out_sent_..] still to go
   size_t out_sent_ = 0;
   bool close_after_flush_ = false;
   Backoff backoff_;
@@ -234,9 +246,10 @@ class DouyuClient : public Dispatcher {
   std::shared_ptr<char> life_ = std::make_shared<char>();
   const std::weak_ptr<char> life_token_ = life_;
 
-  // Threads last: they start once everything above exists, and stop first.
+  // Threads last: they start once everything above exists, and stop first. (With a worker pool:
+  // a queue served by a pool thread, and a loop timer.)
   MessageWorker worker_;
-  HeartbeatThread heartbeat_;
+  std::unique_ptr<HeartbeatSender> heartbeat_;
 };
 
 const char* to_string(DouyuClient::State state);

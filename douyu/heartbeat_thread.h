@@ -1,6 +1,7 @@
-// heartbeat_thread.h — HeartbeatThread: the tutorial's heartbeat thread ("构建心跳线程 /
-// 添加触发机制 / 添加暂停机制"): a thread that calls `beat` every `interval` while triggered, can
-// be paused, and exits at once on stop — it never sleeps out an interval it no longer needs.
+// heartbeat_thread.h — HeartbeatThread (a HeartbeatSender, heartbeat_sender.h): the tutorial's
+// heartbeat thread ("构建心跳线程 / 添加触发机制 / 添加暂停机制"): a thread that calls `beat` every
+// `interval` while triggered, can be paused, and exits at once on stop — it never sleeps out an
+// interval it no longer needs.
 //
 // Thread-safe: trigger(), pause(), stop() and join() may be called from any thread (join() from
 // `beat` returns at once; several threads may join at the same time).
@@ -13,29 +14,31 @@
 #include <stop_token>
 #include <thread>
 
+#include "douyu/heartbeat_sender.h"
+
 namespace asyncore::douyu {
 
-class HeartbeatThread {
+class HeartbeatThread final : public HeartbeatSender {
  public:
   using Clock = std::chrono::steady_clock;
 
   // Starts the thread, paused. `beat` runs on the heartbeat thread.
   HeartbeatThread(std::chrono::milliseconds interval, std::function<void()> beat);
-  ~HeartbeatThread();  // stop() + join
+  ~HeartbeatThread() override;  // stop() + join
   HeartbeatThread(const HeartbeatThread&) = delete;
   HeartbeatThread& operator=(const HeartbeatThread&) = delete;
 
   // Starts beating: the first beat comes one interval after the trigger (the login itself proves
   // the connection alive). Triggering while triggered restarts the interval.
-  void trigger();
+  void trigger() override;
   // Stops beating until the next trigger(). Wakes the thread at once.
-  void pause();
+  void pause() override;
   // Ends the thread (wakes it at once). join() waits for it; both are idempotent.
-  void stop();
-  void join();
+  void stop() override;
+  void join() override;
 
-  bool triggered() const;
-  uint64_t beats() const;
+  bool triggered() const override;
+  uint64_t beats() const override;
   std::chrono::milliseconds interval() const { return interval_; }
 
  private:

@@ -15,6 +15,11 @@ namespace {
 // mmap threshold). A quiet connection has one or two batches in flight, so keeps one or two.
 constexpr size_t kSpareBatches = 16;
 constexpr size_t kKeepBatchBytes = 256 * 1024;
+// Once the queue is empty (the room went quiet) at most this many spares of at most this size
+// are kept: the batches of a past burst (64 KiB reads) must not stay resident per idle room. A
+// busy room whose worker keeps up pays one allocation per read for it, against 64 KiB parsed.
+constexpr size_t kIdleSpareBatches = 2;
+constexpr size_t kIdleKeepBatchBytes = 8 * 1024;
 
 // Single-writer counters: a load and a store, no locked read-modify-write on the hot path.
 void add(std::atomic<uint64_t>& counter, uint64_t n) {
@@ -24,16 +29,20 @@ void add(std::atomic<uint64_t>& counter, uint64_t n) {
 
 MessageWorker::MessageWorker(size_t high_water, size_t high_water_bytes,
                              std::function<void(const Message&)> deliver,
-                             std::function<void()> on_drained)
+                             std::function<void()> on_drained, std::shared_ptr<WorkerPool> pool)
     : high_water_(high_water < 2 ? 2 : high_water),
       high_water_bytes_(high_water_bytes == 0 ? SIZE_MAX : high_water_bytes),
       deliver_(std::move(deliver)),
       on_drained_(std::move(on_drained)),
-      thread_([this](std::stop_token st) { run(st); }) {}
+      pool_(std::move(pool)),
+      lane_(pool_ ? &pool_->attach() : nullptr),
+      // Its own stop_source, not the jthread's: one stop() for both modes.
+      thread_(pool_ ? std::jthread() : std::jthread([this] { run(stop_.get_token()); })) {}
 
 MessageWorker::~MessageWorker() {
   stop(true);
   join();
+  if (pool_) pool_->detach();  // the lane no longer holds this queue (join() saw it finished)
 }
 
 void MessageWorker::push(FrameBatch& batch) {
@@ -41,6 +50,7 @@ void MessageWorker::push(FrameBatch& batch) {
   const size_t messages = batch.size();
   const size_t bytes = batch.memory_bytes();
   bool wake = false;
+  bool schedule = false;
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(batch));
@@ -55,10 +65,14 @@ void MessageWorker::push(FrameBatch& batch) {
     add(pushed_bytes_, bytes);
     add(pushed_, messages);
     wake = worker_waiting_;
+    // Pooled: a queue already in its lane's line, or being served, is picked up again by serve().
+    if (lane_ != nullptr && !scheduled_ && !serving_) schedule = scheduled_ = true;
   }
   // A busy worker finds the new messages when it comes back for more: only a waiting one needs
   // the notification (a futex call per read otherwise).
   if (wake) ready_.notify_one();
+  // Outside the lock; `this` stays valid: scheduled_ keeps join() (and so the destructor) waiting.
+  if (schedule) lane_->schedule(this);
 }
 
 size_t MessageWorker::pending() const {
@@ -94,13 +108,50 @@ void MessageWorker::maybe_drained() {
 
 void MessageWorker::stop(bool deliver_pending) {
   deliver_pending_on_stop_.store(deliver_pending, std::memory_order_release);
-  thread_.request_stop();
+  stop_.request_stop();  // own thread: its condition_variable_any wait wakes with the token
+  if (lane_ != nullptr) {
+    // A queue that is empty and idle is finished now: wake joiners already waiting. (A non-empty
+    // one is scheduled or being served; serve() discards or delivers it and then wakes them.)
+    std::lock_guard lock(mutex_);
+    finished_cv_.notify_all();
+  }
+}
+
+bool MessageWorker::finished() const {
+  return stop_.stop_requested() && queue_.empty() && !scheduled_ && !serving_;
 }
 
 void MessageWorker::join() {
   if (on_worker_thread()) return;  // from inside `deliver`: it cannot wait for itself
+  if (lane_ != nullptr) {
+    std::unique_lock lock(mutex_);
+    finished_cv_.wait(lock, [this] { return finished(); });
+    return;
+  }
   // Any number of threads may join: the first joins the thread, the others wait for it.
   std::call_once(joined_, [this] { thread_.join(); });
+}
+
+void MessageWorker::recycle(std::vector<FrameBatch>& taken) {
+  for (FrameBatch& b : taken) b.recycle(kKeepBatchBytes);  // outside the lock: may free
+  std::vector<FrameBatch> freed;                           // destroyed after the lock is released
+  std::lock_guard lock(mutex_);
+  for (FrameBatch& b : taken) {
+    if (spare_.size() < kSpareBatches) spare_.push_back(std::move(b));
+  }
+  taken.clear();
+  if (!queue_.empty()) return;  // the producer is ahead: keep the batches for it
+  // Idle: keep a couple of small batches, give the rest back.
+  size_t kept = 0;
+  for (FrameBatch& b : spare_) {
+    if (kept < kIdleSpareBatches && b.memory_bytes() <= kIdleKeepBatchBytes) {
+      if (&spare_[kept] != &b) spare_[kept] = std::move(b);
+      ++kept;
+    } else {
+      freed.push_back(std::move(b));
+    }
+  }
+  spare_.resize(kept);
 }
 
 void MessageWorker::run(std::stop_token stop) {
@@ -112,45 +163,70 @@ void MessageWorker::run(std::stop_token stop) {
     ~ClearId() { id.store(std::thread::id(), std::memory_order_release); }
   } clear_id{worker_id_};
   std::vector<FrameBatch> taken;
-  Message message;  // borrows each message of the batch in turn (no copy)
   for (;;) {
-    for (FrameBatch& b : taken) b.recycle(kKeepBatchBytes);  // outside the lock: may free
+    recycle(taken);
     {
       std::unique_lock lock(mutex_);
-      for (FrameBatch& b : taken) {
-        if (spare_.size() < kSpareBatches) spare_.push_back(std::move(b));
-      }
-      taken.clear();
       worker_waiting_ = true;
       ready_.wait(lock, stop, [this] { return !queue_.empty(); });
       worker_waiting_ = false;
       if (queue_.empty()) return;  // stopped, and everything was delivered
       taken.swap(queue_);
     }
-    for (size_t i = 0; i < taken.size(); ++i) {
-      FrameBatch& batch = taken[i];
-      for (size_t j = 0; j < batch.size(); ++j) {
-        if (stop.stop_requested() && !deliver_pending_on_stop_.load(std::memory_order_acquire)) {
-          discard_rest(taken, i, j);
-          return;
-        }
-        batch.lend(j, message);  // decoded in place, in the batch's memory
-        try {
-          deliver_(message);
-        } catch (...) {
-          // A throwing callback must not take the worker (and every later message) down with it.
-          LOG(ERROR) << "exception escaped the message callback (message type '" << message.type()
-                     << "'): " << current_exception_text();
-        }
-        delivered_.store(delivered_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        add(consumed_, 1);
-        maybe_drained();
+    if (!deliver_taken(taken)) return;
+  }
+}
+
+void MessageWorker::serve(WorkerPool::Lane& lane) {
+  std::vector<FrameBatch> taken;
+  {
+    std::lock_guard lock(mutex_);
+    scheduled_ = false;
+    serving_ = true;
+    taken.swap(queue_);
+  }
+  worker_id_.store(std::this_thread::get_id(), std::memory_order_release);
+  deliver_taken(taken);  // stopped without delivering: the rest is discarded, queue_ included
+  worker_id_.store(std::thread::id(), std::memory_order_release);
+  recycle(taken);
+  bool again = false;
+  {
+    std::lock_guard lock(mutex_);
+    serving_ = false;
+    // More came while delivering: back of the line, so one busy room does not hold the lane.
+    again = scheduled_ = !queue_.empty();
+    // Under the lock: once it is released a joiner may destroy *this; nothing touches it after.
+    if (!again && stop_.stop_requested()) finished_cv_.notify_all();
+  }
+  if (again) lane.schedule(this);
+}
+
+bool MessageWorker::deliver_taken(std::vector<FrameBatch>& taken) {
+  Message message;  // borrows each message of the batch in turn (no copy)
+  for (size_t i = 0; i < taken.size(); ++i) {
+    FrameBatch& batch = taken[i];
+    for (size_t j = 0; j < batch.size(); ++j) {
+      if (stop_.stop_requested() && !deliver_pending_on_stop_.load(std::memory_order_acquire)) {
+        discard_rest(taken, i, j);
+        return false;
       }
-      // The batch's memory is released with the batch: counted down once, at its end.
-      add(consumed_bytes_, batch.memory_bytes());
+      batch.lend(j, message);  // decoded in place, in the batch's memory
+      try {
+        deliver_(message);
+      } catch (...) {
+        // A throwing callback must not take the worker (and every later message) down with it.
+        LOG(ERROR) << "exception escaped the message callback (message type '" << message.type()
+                   << "'): " << current_exception_text();
+      }
+      delivered_.store(delivered_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      add(consumed_, 1);
       maybe_drained();
     }
+    // The batch's memory is released with the batch: counted down once, at its end.
+    add(consumed_bytes_, batch.memory_bytes());
+    maybe_drained();
   }
+  return true;
 }
 
 // Stopped without delivering the rest, by option: the messages of taken[from] from

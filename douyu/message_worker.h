@@ -20,6 +20,16 @@
 // paused_ then reads the counts; the worker stores a count then reads paused_): both sides use
 // seq_cst so that at least one sees the other's write, and a drain is never missed.
 //
+// Two ways to run `deliver` (the same queue, counters and handshake either way):
+//   * its own thread (pool == nullptr, the tutorial's structure): the thread waits on the queue;
+//   * a WorkerPool (douyu/worker_pool.h): no thread of its own; the queue is bound to one pool
+//     thread (a Lane) for its life, which push() schedules when the queue becomes non-empty and
+//     which calls serve() to deliver what is queued — in order, never two threads at once. Then
+//     join() waits until THIS queue is stopped and empty (not the whole pool).
+// Memory: drained batches are kept for reuse while the producer is ahead; once the worker finds
+// the queue empty (an idle room) it keeps at most two small ones, so a quiet room does not pin
+// the batches of a past burst.
+//
 // Thread-safe: push() from one producer thread; stop() and join() from any thread (join() from
 // inside `deliver` returns at once; several threads may join at the same time).
 #pragma once
@@ -28,6 +38,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <stop_token>
 #include <thread>
@@ -35,15 +46,19 @@
 
 #include "douyu/frame_batch.h"
 #include "douyu/message.h"
+#include "douyu/worker_pool.h"
 
 namespace asyncore::douyu {
 
 class MessageWorker {
  public:
   // high_water: messages; high_water_bytes: FrameBatch::memory_bytes() summed (0: no byte bound).
+  // pool: nullptr starts the worker's own thread (throws std::system_error if it cannot); a pool
+  // binds the queue to one of its threads and starts none.
   MessageWorker(size_t high_water, size_t high_water_bytes,
-                std::function<void(const Message&)> deliver, std::function<void()> on_drained);
-  ~MessageWorker();  // stop(deliver pending) + join
+                std::function<void(const Message&)> deliver, std::function<void()> on_drained,
+                std::shared_ptr<WorkerPool> pool = nullptr);
+  ~MessageWorker();  // stop(deliver pending) + join (+ detach from the pool)
   MessageWorker(const MessageWorker&) = delete;
   MessageWorker& operator=(const MessageWorker&) = delete;
 
@@ -57,10 +72,17 @@ class MessageWorker {
   // message in progress (the rest is counted in discarded() and logged). Idempotent.
   void stop(bool deliver_pending = true);
   void join();
-  // True on the worker thread itself (inside `deliver`).
+  // True inside `deliver` of THIS queue (on its own thread, or on its pool thread while that
+  // thread serves this queue — not while it serves another client's).
   bool on_worker_thread() const {
     return worker_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
   }
+  // True on the thread that delivers this queue, whatever it is doing: with a pool, also inside
+  // another client's `deliver` on the same lane — where join() would wait for its own thread.
+  bool on_delivering_thread() const {
+    return lane_ != nullptr ? lane_->on_this_thread() : on_worker_thread();
+  }
+  bool pooled() const { return lane_ != nullptr; }
 
   // Pushed and not yet delivered (the message being delivered still counts).
   size_t pending() const;
@@ -72,9 +94,20 @@ class MessageWorker {
   size_t high_water_bytes() const { return high_water_bytes_; }
 
  private:
+  friend class WorkerPool::Lane;
+
+  // Own-thread mode: the thread's body.
   void run(std::stop_token stop);
-  // Delivers the messages of `batch`; false when stopped without delivering the rest.
-  bool deliver_batch(const FrameBatch& batch, const std::stop_token& stop);
+  // Pooled mode, on the lane's thread: delivers what is queued, then reschedules the queue if
+  // more came meanwhile, or wakes the joiners if it is finished.
+  void serve(WorkerPool::Lane& lane);
+  // Delivers the messages of `taken` in order; false when stopped without delivering the rest
+  // (they are discarded: counted and logged).
+  bool deliver_taken(std::vector<FrameBatch>& taken);
+  // Gives the drained batches of `taken` back to spare_ (trimmed when the queue is empty).
+  void recycle(std::vector<FrameBatch>& taken);
+  // Pooled: stopped, nothing queued, not scheduled, not being served. mutex_ held.
+  bool finished() const;
   bool above_low_water() const;
   // After the worker stored a consumed count: calls on_drained if the producer waits for it.
   void maybe_drained();
@@ -100,9 +133,16 @@ class MessageWorker {
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> discarded_{0};
   std::atomic<bool> paused_{false};
-  std::atomic<std::thread::id> worker_id_{};  // set by the worker when it starts
+  std::atomic<std::thread::id> worker_id_{};  // set while `deliver` may run on that thread
+  std::stop_source stop_;                     // stop(): both modes
+  // Pooled mode: the pool (kept alive by this queue) and the lane bound for life.
+  std::shared_ptr<WorkerPool> pool_;
+  WorkerPool::Lane* lane_ = nullptr;
+  bool scheduled_ = false;               // guarded by mutex_: in the lane's line, not yet served
+  bool serving_ = false;                 // guarded by mutex_: the lane is delivering this queue
+  std::condition_variable finished_cv_;  // pooled join() waits on it (with mutex_)
   std::once_flag joined_;
-  std::jthread thread_;  // last: starts after the members above exist
+  std::jthread thread_;  // last: starts after the members above exist (own-thread mode only)
 };
 
 }  // namespace asyncore::douyu

@@ -5,7 +5,9 @@ if(TARGET asyncore::client AND TARGET asyncore::douyu_protocol)
     ${PROJECT_SOURCE_DIR}/douyu/douyu_client.cc
     ${PROJECT_SOURCE_DIR}/douyu/handler.cc
     ${PROJECT_SOURCE_DIR}/douyu/heartbeat_thread.cc
+    ${PROJECT_SOURCE_DIR}/douyu/heartbeat_timer.cc
     ${PROJECT_SOURCE_DIR}/douyu/message_worker.cc
+    ${PROJECT_SOURCE_DIR}/douyu/worker_pool.cc
     ${PROJECT_SOURCE_DIR}/douyu/douyu_server.cc
     ${PROJECT_SOURCE_DIR}/douyu/room_stream.cc
     ${PROJECT_SOURCE_DIR}/douyu/transport.cc)

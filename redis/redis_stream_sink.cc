@@ -180,16 +180,27 @@ struct RedisStreamSink::Impl {
       }
       loop_side.fetch_add(batch.size());
     }
-    for (Entry& e : batch) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Entry& e = batch[i];
       if (e.stream->rebasing) {
         e.stream->held.push_back(std::move(e));
-      } else {
-        send(std::move(e));
+      } else if (!send(e)) {
+        // hiredis refused (it is closing): these were never sent; they wait again, in order,
+        // behind what the lost connection requeues (older, per stream).
+        {
+          std::lock_guard lock(mutex_);
+          for (size_t j = batch.size(); j-- > i;) waiting.push_front(std::move(batch[j]));
+          loop_side.fetch_sub(batch.size() - i);
+        }
+        drop_connection("hiredis refused a command: " +
+                        std::string(ac && ac->errstr[0] ? ac->errstr : "context closing"));
+        return;
       }
     }
   }
 
-  void send(Entry&& e) {
+  // False when hiredis refused the command (e is left untouched).
+  bool send(Entry& e) {
     const std::string id = e.id.to_string();
     argv.clear();
     lens.clear();
@@ -213,13 +224,10 @@ struct RedisStreamSink::Impl {
     // hiredis formats the command into its output buffer now: argv need not outlive the call.
     if (redisAsyncCommandArgv(ac, &Impl::on_xadd_reply, nullptr, static_cast<int>(argv.size()),
                               argv.data(), lens.data()) != REDIS_OK) {
-      LOG(ERROR) << name() << ": hiredis refused an XADD (" << (ac->errstr[0] ? ac->errstr : "?")
-                 << "); reconnecting";
-      inflight.push_back(std::move(e));
-      drop_connection("hiredis refused a command");
-      return;
+      return false;
     }
     inflight.push_back(std::move(e));
+    return true;
   }
 
   static Impl* self_of(const redisAsyncContext* c) { return static_cast<Impl*>(c->data); }

@@ -12,6 +12,7 @@
 // its whole life: in order, one thread at a time; a slow callback delays the other rooms of that
 // pool thread), and its heartbeat is a timer on the loop (HeartbeatTimer). Every guarantee below
 // holds in both modes.
+//
 // The session runs itself: connect → loginreq → (loginres) → joingroup gid -9999 → heartbeat
 // triggered; stop() sends logout, flushes it, closes, and ends both threads.
 //

@@ -409,6 +409,7 @@ TEST(PooledClients, HeartbeatIsALoopTimerThatCountsAndPauses) {
 // The idle-room figure of docs/DOUYU_CLIENT.md: N pooled clients (2,000; POOL_RSS_CLIENTS
 // overrides) joined to an in-process simulator streaming 0.2 messages/s per room; reports the
 // growth of VmRSS per joined room — the simulator's side of each connection included.
+// POOL_RSS_NO_POOL=1 measures the default (two threads per client) for comparison.
 //   build-pool/bin/douyu_session_tests --gtest_also_run_disabled_tests
 //       --gtest_filter='PooledClients.DISABLED_IdleRoomMemory'   (one command line)
 TEST(PooledClients, DISABLED_IdleRoomMemory) {
@@ -417,7 +418,9 @@ TEST(PooledClients, DISABLED_IdleRoomMemory) {
   ASSERT_GT(n, 0);
   Loop loop;
   auto sim = simulator(loop, SimulatorOptions{.rate = 0.2});
-  auto pool = std::make_shared<WorkerPool>(4);
+  // POOL_RSS_NO_POOL=1: the same without a pool (two threads per client), for comparison.
+  auto pool =
+      std::getenv("POOL_RSS_NO_POOL") != nullptr ? nullptr : std::make_shared<WorkerPool>(4);
   Collector warmup_got;
   {
     // One client first, so that the loop's and the allocator's one-time costs are not counted.
@@ -452,9 +455,9 @@ TEST(PooledClients, DISABLED_IdleRoomMemory) {
   for (auto& g : got) messages += g->room_messages();
   const double per_room = static_cast<double>(after - before) / n;
   std::printf(
-      "%d pooled rooms joined, %zu room messages delivered: VmRSS %ld -> %ld KiB, "
+      "%d %s rooms joined, %zu room messages delivered: VmRSS %ld -> %ld KiB, "
       "%.1f KiB per room (client and simulator side)\n",
-      n, messages, before, after, per_room);
+      n, pool ? "pooled" : "unpooled", messages, before, after, per_room);
   for (auto& c : clients) c->stop();
   ASSERT_TRUE(run_until(
       loop, [&] { return all_stopped(clients); }, 60));

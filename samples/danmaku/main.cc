@@ -1,7 +1,13 @@
 // douyu_danmaku — the barrage collector people run: one DouyuClient per room, all on one Loop.
 //
 //   douyu_danmaku --demo                      # the simulator in-process; barrage scrolls at once
-//   douyu_danmaku --room=9999 --output=jsonl  # a real room (historic endpoint)
+//   douyu_danmaku --room=9999 --output=jsonl  # a real room
+//   douyu_danmaku --rooms-file=rooms.txt --shard=1/3 --output=none --redis=127.0.0.1:6379
+//
+// Up to 8 rooms, each room has its own worker and heartbeat threads (the tutorial's design); more
+// rooms share a WorkerPool and heartbeat from the loop. Rooms start --connect-rate per second.
+// With --redis every room message also goes to a RedisStreamSink on the same loop; at the end,
+// once every room has logged out, the sink is flushed (--redis-flush-timeout) before exiting.
 //
 // stdout carries messages only; logs and the final summary go to stderr. stdout (output.h) is
 // written whole lines at a time, at once whenever a room's worker has caught up; a stuck, closed
@@ -10,6 +16,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <glog/logging.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,10 +35,13 @@
 #include "core/loop.h"
 #include "douyu/douyu_client.h"
 #include "douyu/douyu_server.h"
+#include "douyu/worker_pool.h"
+#include "redis/redis_stream_sink.h"
 #include "samples/danmaku/demo_certificate.h"
 #include "samples/danmaku/format.h"
 #include "samples/danmaku/options.h"
 #include "samples/danmaku/output.h"
+#include "samples/danmaku/stats_report.h"
 #include "samples/flags.h"
 
 using asyncore::Address;
@@ -156,6 +166,13 @@ class App {
       : options_(std::move(options)), writer_(STDOUT_FILENO), printer_(writer_, options_.output) {}
 
   int run() {
+    if (options_.rooms.empty()) {  // --shard kept none, or an empty --rooms-file
+      const std::string why = options_.shard ? "shard " + shard_text() + " keeps none of the " +
+                                                   std::to_string(options_.rooms_given) + " rooms"
+                                             : "the rooms file lists none";
+      std::fprintf(stderr, "douyu_danmaku: no room to follow (%s)\n", why.c_str());
+      return 0;
+    }
     try {
       if (options_.demo) start_simulator();
       choose_endpoint();
@@ -163,9 +180,18 @@ class App {
       std::fprintf(stderr, "douyu_danmaku: %s\n", e.what());
       return 1;
     }
+    if (!enough_descriptors()) return 1;
+    if (!make_pool()) return 1;
     for (size_t i = 0; i < options_.rooms.size(); ++i) {
       if (!add_client(i)) return 1;
     }
+    LOG(INFO) << clients_.size() << " room(s)"
+              << (options_.shard ? " (shard " + shard_text() + " of " +
+                                       std::to_string(options_.rooms_given) + ")"
+                                 : std::string())
+              << (pool_ ? ", a pool of " + std::to_string(pool_->size()) + " worker threads"
+                        : std::string(", one worker and one heartbeat thread each"));
+    if (options_.redis) start_sink();
     install_signal_handlers();
     watch_timer_ = loop_.call_every(0.02, [this] { watch(); });
     if (options_.duration > 0) {
@@ -174,9 +200,12 @@ class App {
         shutdown("duration reached");
       });
     }
-    if (options_.stats) stats_timer_ = loop_.call_every(1.0, [this] { print_stats(); });
+    if (options_.stats) {
+      stats_timer_ = loop_.call_every(options_.stats_interval, [this] { print_stats(); });
+    }
     started_ = std::chrono::steady_clock::now();
-    for (auto& c : clients_) c->start();
+    last_stats_ = started_;
+    start_rooms();
     loop_.loop();
     hand_signals_to_the_writer();
     if (!writer_.idle_within(std::chrono::milliseconds(200))) {
@@ -188,6 +217,7 @@ class App {
     }
     for (auto& c : clients_) c->join();
     const int status = summarize();
+    sink_.reset();  // loop thread, loop() has returned: disconnects at once
     g_output.store(nullptr, std::memory_order_relaxed);
     return status;
   }
@@ -226,6 +256,85 @@ class App {
     tls_context_ = TlsContext::client(tls);
   }
 
+  std::string shard_text() const {
+    return std::to_string(options_.shard->index) + "/" + std::to_string(options_.shard->count);
+  }
+
+  // Each room holds a socket (and --demo's simulator one more per room): raise the soft limit on
+  // open descriptors to what the rooms need, up to the hard limit. False, with the figures on
+  // stderr, when even the hard limit is too low.
+  bool enough_descriptors() {
+    const rlim_t need = static_cast<rlim_t>(options_.rooms.size()) * (options_.demo ? 2 : 1) + 64;
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= need) return true;
+    if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < need) {
+      std::fprintf(stderr,
+                   "douyu_danmaku: %zu rooms need about %llu open files, but the limit is %llu "
+                   "(ulimit -n; the hard limit is %llu): split the list with --shard\n",
+                   options_.rooms.size(), static_cast<unsigned long long>(need),
+                   static_cast<unsigned long long>(lim.rlim_cur),
+                   static_cast<unsigned long long>(lim.rlim_max));
+      return false;
+    }
+    const rlim_t was = lim.rlim_cur;
+    lim.rlim_cur = need;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) return true;  // try anyway; connects will say
+    LOG(INFO) << "open files limit raised from " << was << " to " << need << " for "
+              << options_.rooms.size() << " rooms";
+    return true;
+  }
+
+  // More than kOwnThreadsUpTo rooms, or --threads: one pool for every room. False (the reason
+  // on stderr) when its threads cannot be created.
+  bool make_pool() {
+    const unsigned threads = danmaku::pool_threads(options_);
+    if (threads == 0) return true;
+    try {
+      pool_ = std::make_shared<WorkerPool>(threads);
+      return true;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "douyu_danmaku: cannot start a pool of %u worker threads: %s\n", threads,
+                   e.what());
+      return false;
+    }
+  }
+
+  void start_sink() {
+    asyncore::redis::RedisSinkOptions o;
+    o.target = *options_.redis;
+    o.stream_template = options_.redis_stream;
+    o.maxlen = options_.redis_maxlen;
+    o.buffer_limit = options_.redis_buffer;
+    sink_ = std::make_unique<asyncore::redis::RedisStreamSink>(loop_, o);
+    sink_->start();
+  }
+
+  // Starts the rooms --connect-rate per second (all at once for 0), in list order: a long list
+  // does not hit the server (or this process) with thousands of handshakes in one turn.
+  void start_rooms() {
+    if (options_.connect_rate <= 0) {
+      for (auto& c : clients_) c->start();
+      started_rooms_ = clients_.size();
+      return;
+    }
+    start_due_rooms();
+    if (started_rooms_ < clients_.size()) {
+      starter_timer_ = loop_.call_every(0.01, [this] { start_due_rooms(); });
+    }
+  }
+
+  void start_due_rooms() {
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    const auto due =
+        std::min<size_t>(clients_.size(), 1 + static_cast<size_t>(secs * options_.connect_rate));
+    while (started_rooms_ < due && !shutting_down_) clients_[started_rooms_++]->start();
+    if ((started_rooms_ == clients_.size() || shutting_down_) && starter_timer_ != 0) {
+      loop_.cancel(starter_timer_);
+      starter_timer_ = 0;
+    }
+  }
+
   // False when the room's client (its threads) cannot be created: the rooms made so far are
   // stopped and joined (none has connected yet), and the reason is on stderr.
   bool add_client(size_t index) {
@@ -237,6 +346,7 @@ class App {
     o.heartbeat_interval =
         std::chrono::milliseconds(static_cast<int64_t>(options_.heartbeat * 1000));
     o.reconnect = options_.reconnect;
+    o.worker_pool = pool_;
     auto self = std::make_shared<std::atomic<DouyuClient*>>(nullptr);
     std::string why;
     try {
@@ -283,6 +393,8 @@ class App {
     if (options_.max_messages > 0 && n > options_.max_messages) return;  // stopping already
     if (options_.decode == danmaku::Decode::kTyped) typed_.dispatch(m);
     printer_.print(room, m);
+    // The server's keep-alive traffic is not room activity: it stays out of the streams.
+    if (sink_ && type != "pingreq" && type != "keeplive") sink_->add(room, m);
     if (options_.max_messages > 0 && n == options_.max_messages) {
       printer_.caught_up();
       loop_.call_soon_threadsafe([this] { shutdown("max messages reached"); });
@@ -331,30 +443,54 @@ class App {
     if (writer_.error() != 0 && !shutting_down_) {
       shutdown(writer_.error() == EPIPE ? "stdout closed by its reader" : "cannot write to stdout");
     }
+    if (sink_ && !sink_->failure().empty() && !shutting_down_) shutdown("redis failed");
     for (auto& c : clients_) {
       if (!c->failure().empty() && !shutting_down_) shutdown("connection failed");
       all_stopped = all_stopped && c->stopped();
     }
     if (!all_stopped) return;
-    // Every client is done: close what keeps the loop alive, so loop() returns.
+    // Every client is done: the sink writes what it holds (the watch timer keeps loop() running
+    // meanwhile), then close what keeps the loop alive, so loop() returns.
+    if (sink_ && !sink_flush_started_) {
+      sink_flush_started_ = true;
+      sink_->flush(
+          std::chrono::milliseconds(static_cast<int64_t>(options_.redis_flush_timeout * 1000)),
+          [this](bool all_written) {
+            sink_flushed_ = true;
+            sink_all_written_ = all_written;
+          });
+    }
+    if (sink_ && !sink_flushed_) return;
     if (server_) server_->close();
-    for (TimerId* t : {&watch_timer_, &duration_timer_, &stats_timer_}) {
+    for (TimerId* t : {&watch_timer_, &duration_timer_, &stats_timer_, &starter_timer_}) {
       if (*t != 0) loop_.cancel(*t);
       *t = 0;
     }
   }
 
   void print_stats() {
-    const uint64_t now = counted_.load(std::memory_order_relaxed);
-    uint64_t reconnects = 0;
-    for (auto& c : clients_) reconnects += c->reconnects();
-    std::fprintf(stderr, "stats: %llu msg/s, %llu messages, %llu reconnects\n",
-                 static_cast<unsigned long long>(now - last_count_),
-                 static_cast<unsigned long long>(now), static_cast<unsigned long long>(reconnects));
-    last_count_ = now;
+    const auto now = std::chrono::steady_clock::now();
+    const double secs = std::chrono::duration<double>(now - last_stats_).count();
+    last_stats_ = now;
+    std::vector<danmaku::RoomSample> rooms;
+    rooms.reserve(clients_.size());
+    for (size_t i = 0; i < clients_.size(); ++i) {
+      const DouyuClient& c = *clients_[i];
+      rooms.push_back({&options_.rooms[i], c.delivered(), c.state() == DouyuClient::State::kJoined,
+                       c.reconnects()});
+    }
+    std::optional<danmaku::SinkSample> sink;
+    if (sink_) {
+      sink = danmaku::SinkSample{options_.redis->redacted(), sink_->connected(), sink_->written(),
+                                 sink_->backlog(), sink_->dropped()};
+    }
+    const std::string text =
+        stats_.report(secs, rooms, counted_.load(std::memory_order_relaxed), sink);
+    std::fputs(text.c_str(), stderr);
   }
 
   int summarize() {
+    int status = 0;
     printer_.finish();  // bounded by the drain timeout, like every write after shutdown
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
@@ -381,7 +517,7 @@ class App {
       std::fprintf(stderr, "douyu_danmaku: typed views checksum %llu\n",
                    static_cast<unsigned long long>(typed_.checksum()));
     }
-    int status = 0;
+    if (sink_ && summarize_sink()) status = 1;
     if (!failure.empty()) {
       // The failure starts with the URL of the attempt, then the reason (DNS, TCP, TLS with
       // OpenSSL's text, the HTTP status of a refused upgrade, ...).
@@ -408,11 +544,47 @@ class App {
     return status;
   }
 
+  // The sink's lines of the summary; true when messages were lost on the way to Redis (status 1):
+  // refused (a fatal error such as a wrong password), dropped at the buffer bound, or still
+  // unwritten when --redis-flush-timeout ran out.
+  bool summarize_sink() {
+    const auto written = static_cast<unsigned long long>(sink_->written());
+    const auto dropped = static_cast<unsigned long long>(sink_->dropped());
+    const auto left = static_cast<unsigned long long>(sink_->backlog());
+    std::fprintf(stderr, "douyu_danmaku: redis %s: %llu written, %llu dropped, %llu not written\n",
+                 options_.redis->redacted().c_str(), written, dropped, left);
+    if (const std::string failure = sink_->failure(); !failure.empty()) {
+      std::fprintf(stderr, "douyu_danmaku: redis failed: %s\n", failure.c_str());
+      return true;
+    }
+    if (dropped > 0) {
+      std::fprintf(stderr,
+                   "douyu_danmaku: redis: %llu message(s) dropped while Redis was unreachable "
+                   "(--redis-buffer=%llu)\n",
+                   dropped, static_cast<unsigned long long>(options_.redis_buffer));
+    }
+    if (left > 0 || !sink_all_written_) {
+      std::fprintf(stderr,
+                   "douyu_danmaku: redis: %llu message(s) not written within "
+                   "--redis-flush-timeout=%g s\n",
+                   left, options_.redis_flush_timeout);
+    }
+    return dropped > 0 || left > 0 || !sink_all_written_;
+  }
+
   danmaku::Options options_;
   danmaku::LineWriter writer_;
   Printer printer_;
   TypedSink typed_;
   Loop loop_;
+  std::shared_ptr<WorkerPool> pool_;  // more than kOwnThreadsUpTo rooms, or --threads
+  // --redis; declared after loop_ (destroyed before it) and before clients_ (whose workers
+  // call add(): they are joined first).
+  std::unique_ptr<asyncore::redis::RedisStreamSink> sink_;
+  bool sink_flush_started_ = false, sink_flushed_ = false, sink_all_written_ = false;
+  danmaku::StatsReport stats_;
+  std::chrono::steady_clock::time_point last_stats_;
+  size_t started_rooms_ = 0;
   std::unique_ptr<danmaku::DemoCertificate> demo_certificate_;  // --demo-transport=wss
   std::unique_ptr<DouyuServer> server_;  // declared after loop_: destroyed before it
   Endpoint endpoint_;
@@ -420,8 +592,7 @@ class App {
   std::vector<std::unique_ptr<DouyuClient>> clients_;
   std::vector<event*> signal_events_;
   std::atomic<uint64_t> counted_{0};
-  uint64_t last_count_ = 0;
-  TimerId watch_timer_ = 0, duration_timer_ = 0, stats_timer_ = 0;
+  TimerId watch_timer_ = 0, duration_timer_ = 0, stats_timer_ = 0, starter_timer_ = 0;
   bool shutting_down_ = false;
   std::string end_reason_ = "all connections ended";
   std::chrono::steady_clock::time_point started_;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "douyu/room_id.h"
 #include "samples/flags.h"
@@ -36,6 +37,16 @@ DEFINE_double(drain_timeout, 2, "seconds an unread stdout may hold up the end");
 DEFINE_bool(reconnect, true, "reconnect with backoff when the connection is lost");
 DEFINE_bool(stats, false, "print messages/s to stderr every second");
 DEFINE_string(decode, "fields", "fields or typed");
+DEFINE_string(rooms_file, "", "file of rooms, one id or URL per line");
+DEFINE_string(shard, "", "I/N: only the rooms of shard I of N");
+DEFINE_uint32(threads, 0, "worker pool threads shared by all rooms (0: auto)");
+DEFINE_double(connect_rate, 500, "rooms started per second (0: all at once)");
+DEFINE_double(stats_interval, 5, "seconds between --stats reports");
+DEFINE_string(redis, "", "Redis server for the Streams sink: HOST:PORT or redis://...");
+DEFINE_string(redis_stream, "douyu:{rid}", "stream name template ({rid}: room id)");
+DEFINE_uint64(redis_maxlen, 0, "XADD MAXLEN ~ N (0: no trimming)");
+DEFINE_uint64(redis_buffer, 300000, "messages buffered while Redis is unreachable");
+DEFINE_double(redis_flush_timeout, 10, "seconds the end of the run waits for Redis");
 
 namespace danmaku {
 
@@ -83,6 +94,18 @@ Collects Douyu live-room barrage (danmaku) and prints it. Logs go to stderr.
                      several rooms (a room given twice is connected once, with a warning).
                      A page named by a word (douyu.com/xiaozhi) is refused: the number is the rid
                      in the page's URL, or "room_id" in its source
+  --rooms-file=FILE  more rooms, one id or room URL per line; blank lines and # comments are
+                     ignored (with --room: both lists, each room once)
+  --shard=I/N        keep only the rooms of shard I of N (1 <= I <= N): N processes given one
+                     list split it with nothing shared (stable hash: FNV-1a of the room id,
+                     mod N, plus 1; see README "Many rooms")
+  --threads=N        the rooms share a pool of N worker threads (order kept within each room)
+                     and heartbeat from the event loop. Default 0 = auto: up to 8 rooms, each
+                     has its own worker and heartbeat threads; above that, a pool of one
+                     thread per core (at least 2)
+  --connect-rate=R   start R rooms per second (default 500; 0: all at once), so a long list
+                     does not connect in one burst; a lost room reconnects on its own jittered
+                     backoff
   --url=URL          barrage endpoint: tcp://HOST[:PORT], ws://HOST[:PORT][/PATH] or
                      wss://HOST[:PORT][/PATH] (IPv6 hosts in brackets). Without --url, --host
                      or --demo a room uses Douyu's WebSocket proxy,
@@ -116,7 +139,20 @@ Collects Douyu live-room barrage (danmaku) and prints it. Logs go to stderr.
                      at once
   --reconnect        reconnect with backoff when the connection is lost (default)
   --noreconnect      exit with status 1 when the connection cannot be made or is lost
-  --stats            print messages/s to stderr every second
+  --stats            every --stats-interval seconds (default 5), on stderr: the total rate,
+                     rooms joined, reconnects, the Redis sink's backlog and drops, and the
+                     busiest rooms' rates
+  --redis=TARGET     also write every room message (not loginres, mrkl, pingreq, keeplive)
+                     to Redis Streams with XADD: HOST:PORT or redis://[:PASSWORD@]HOST:PORT[/DB]
+                     (the password is never logged). Exactly once across a Redis restart; see
+                     docs/REDIS.md
+  --redis-stream=T   stream name template; {rid} is the room id (default douyu:{rid})
+  --redis-maxlen=N   trim each stream to about N entries (XADD MAXLEN ~ N; default 0: never)
+  --redis-buffer=N   messages kept while Redis is unreachable (default 300000); past it the
+                     oldest are dropped and counted on stderr
+  --redis-flush-timeout=SEC
+                     at the end, how long to wait for Redis to take what is buffered
+                     (default 10; 0 .. 3600)
   --decode=MODE      fields (default: messages are decoded to their fields) or typed (also
                      route every message through DouyuHandler::dispatch to its typed view;
                      for the benchmarks in bench/, see docs/PERFORMANCE.md)
@@ -138,7 +174,8 @@ Exit status: 0 normal end (N messages, duration, SIGINT/SIGTERM/SIGHUP; logout i
                (e.g. a full disk: the error is named); lines were lost because stdout was not
                read within --drain-timeout of the end; stdout is closed (>&-) while there is
                output to write (--output=none runs without it); a room cannot be started
-               (e.g. no more threads: ulimit -u);
+               (e.g. no more threads: ulimit -u); Redis refused the password; messages
+               were dropped by the Redis buffer or not written within --redis-flush-timeout;
              2 usage error (unknown flag, bad or out-of-range value, a --ca-file that cannot
                be read, contradictory flags).
 )";
@@ -148,6 +185,12 @@ Endpoint endpoint_of(const Options& o) {
   if (o.demo) return Endpoint{o.demo_transport, o.host, o.port, "/"};
   if (!o.url && o.host_given) return Endpoint{Transport::kTcp, o.host, o.port, "/"};
   return o.url ? *o.url : asyncore::douyu::douyu_default_endpoint();
+}
+
+unsigned pool_threads(const Options& o) {
+  if (o.threads > 0) return o.threads;
+  if (o.rooms.size() <= kOwnThreadsUpTo) return 0;
+  return std::max(2U, std::thread::hardware_concurrency());
 }
 
 ParseResult parse_options(const std::vector<std::string>& args) {
@@ -269,15 +312,74 @@ ParseResult parse_options(const std::vector<std::string>& args) {
     }
   }
 
+  // Rooms: --room first, then the file's, each once.
+  if (last.count("rooms_file") != 0) {
+    const std::string& given = last.at("rooms_file")->given;
+    o.rooms_file = FLAGS_rooms_file;
+    if (o.rooms_file.empty()) return bad("rooms_file", "a file");
+    if (const std::string why = unreadable(o.rooms_file); !why.empty())
+      return fail(given + ": cannot read '" + o.rooms_file + "': " + why);
+    std::string why;
+    const auto entries = read_rooms_file(o.rooms_file, &why);
+    if (!entries) return fail(given + ": " + why);
+    if (entries->empty()) result.warnings.push_back(given + ": the file lists no rooms");
+    for (const RoomEntry& e : *entries) {
+      if (room_count[e.id]++ == 0) o.rooms.push_back(e.id);
+    }
+  }
+  size_t repeated = 0;
   for (const auto& [id, n] : room_count) {
-    if (n > 1) {
+    if (n > 1 && ++repeated <= 10) {
       result.warnings.push_back("room " + id + " given " + std::to_string(n) +
                                 " times: connecting to it once");
     }
   }
+  if (repeated > 10) {
+    result.warnings.push_back(std::to_string(repeated - 10) +
+                              " more rooms given more than once: each connected once");
+  }
   if (o.rooms.empty()) {
-    if (!o.demo) return fail("give --room=ID (or --demo)");
-    o.rooms.push_back("9999");
+    if (last.count("rooms_file") == 0 && !o.demo) return fail("give --room=ID (or --demo)");
+    if (last.count("rooms_file") == 0) o.rooms.push_back("9999");
+  }
+  o.rooms_given = o.rooms.size();
+  if (last.count("shard") != 0) {
+    std::string why;
+    o.shard = Shard::parse(FLAGS_shard, &why);
+    if (!o.shard) return bad("shard", why);
+    std::erase_if(o.rooms, [&](const std::string& id) { return !o.shard->keeps(id); });
+  }
+
+  // Many rooms.
+  if (FLAGS_threads > kMaxThreads) return bad("threads", "allowed: 0 .. 1024");
+  o.threads = FLAGS_threads;
+  for (const Ranged& r :
+       {Ranged{"connect_rate", FLAGS_connect_rate, 0, kMaxConnectRate, true, &o.connect_rate},
+        Ranged{"stats_interval", FLAGS_stats_interval, 0.1, 86400, false, &o.stats_interval},
+        Ranged{"redis_flush_timeout", FLAGS_redis_flush_timeout, 0, 3600, true,
+               &o.redis_flush_timeout}}) {
+    if (auto why = out_of_range(r.value, r.lo, r.hi, r.zero_ok)) return bad(r.name, *why);
+    *r.out = r.value;
+  }
+
+  // The Redis Streams sink.
+  if (last.count("redis") != 0) {
+    std::string why;
+    o.redis = asyncore::redis::RedisTarget::parse(FLAGS_redis, &why);
+    // The error names the flag, not its value: the value may hold a password.
+    if (!o.redis) return fail(last.at("redis")->given + ": " + why);
+  }
+  if (FLAGS_redis_stream.empty()) return bad("redis_stream", "a stream name, e.g. douyu:{rid}");
+  if (FLAGS_redis_buffer == 0) return bad("redis_buffer", "at least 1");
+  o.redis_stream = FLAGS_redis_stream;
+  o.redis_maxlen = FLAGS_redis_maxlen;
+  o.redis_buffer = FLAGS_redis_buffer;
+  if (!o.redis) {
+    for (const char* name :
+         {"redis_stream", "redis_maxlen", "redis_buffer", "redis_flush_timeout"}) {
+      if (last.count(name) != 0)
+        result.warnings.push_back(last.at(name)->given + " applies with --redis only; ignored");
+    }
   }
   result.options = std::move(o);
   return result;

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "douyu/endpoint.h"
+#include "redis/redis_target.h"
+#include "samples/danmaku/rooms.h"
 
 namespace danmaku {
 
@@ -22,8 +24,14 @@ inline constexpr const char* kHistoricHost = "openbarrage.douyutv.com";
 inline constexpr uint16_t kHistoricPort = 8601;
 
 struct Options {
-  std::vector<std::string>
-      rooms;  // --room=ID or room URL, repeatable or comma-separated; once each
+  // --room=ID or room URL (repeatable, comma-separated) and --rooms-file, in that order, once
+  // each, after --shard's filter.
+  std::vector<std::string> rooms;
+  std::string rooms_file;      // --rooms-file
+  std::optional<Shard> shard;  // --shard=I/N
+  size_t rooms_given = 0;      // distinct rooms before --shard
+  unsigned threads = 0;        // --threads: worker pool size; 0 = auto (see pool_threads())
+  double connect_rate = 500;   // --connect-rate: rooms started per second; 0 = all at once
   // Where to connect is endpoint_of(): --url, else --host/--port (tcp://HOST:PORT), else Douyu's
   // WebSocket proxy, douyu_default_endpoint().
   std::optional<asyncore::douyu::Endpoint> url;  // --url
@@ -45,6 +53,13 @@ struct Options {
   double drain_timeout = 2;     // seconds a stuck stdout may hold up the end of the run
   bool reconnect = true;
   bool stats = false;
+  double stats_interval = 5;  // --stats-interval, seconds
+  // --redis: the Redis Streams sink (redis/redis_stream_sink.h) when set.
+  std::optional<asyncore::redis::RedisTarget> redis;
+  std::string redis_stream = "douyu:{rid}";  // --redis-stream
+  uint64_t redis_maxlen = 0;                 // --redis-maxlen; 0: no trimming
+  uint64_t redis_buffer = 300'000;           // --redis-buffer: messages
+  double redis_flush_timeout = 10;           // --redis-flush-timeout, seconds
   Decode decode = Decode::kFields;  // kTyped: every message also goes through its typed view
 };
 
@@ -53,6 +68,11 @@ inline constexpr double kMinHeartbeat = 0.1, kMaxHeartbeat = 86400;  // --heartb
 inline constexpr double kMinDuration = 0.001, kMaxDuration = 1e9;    // --duration (or 0)
 inline constexpr double kMaxDemoRate = 1e6;                          // --demo-rate
 inline constexpr double kMaxDrainTimeout = 3600;                     // --drain-timeout
+inline constexpr double kMaxConnectRate = 1e6;                       // --connect-rate
+inline constexpr unsigned kMaxThreads = 1024;                        // --threads
+// Up to this many rooms each room has its own worker and heartbeat threads (the tutorial's
+// design); above it, or with --threads, the rooms share a pool (DouyuClientOptions::worker_pool).
+inline constexpr size_t kOwnThreadsUpTo = 8;
 
 // The outcome of parsing: options, or a usage error (exit 2), or --help (exit 0).
 struct ParseResult {
@@ -70,5 +90,9 @@ std::string usage();
 // The endpoint the run connects to: --url; else tcp://host:port when --host/--port were given or
 // with --demo (main() points host/port at the simulator first); else douyu_default_endpoint().
 asyncore::douyu::Endpoint endpoint_of(const Options& options);
+
+// The worker pool's size: 0 (each room its own threads) for --threads=0 with at most
+// kOwnThreadsUpTo rooms; else --threads, or the number of cores (at least 2).
+unsigned pool_threads(const Options& options);
 
 }  // namespace danmaku

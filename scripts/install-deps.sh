@@ -14,7 +14,7 @@ command -v npm >/dev/null 2>&1 || packages+=(npm)
 for arg in "$@"; do
   case "$arg" in
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
-    --bench-tools) packages+=(gnuplot-nox linux-perf valgrind time) ;;
+    --bench-tools) packages+=(gnuplot-nox linux-perf valgrind time bc) ;;
     *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -128,7 +128,23 @@ std::string DouyuClient::tag() const { return "[room " + options_.room_id + " " 
 
 void DouyuClient::start() {
   if (state() != State::kIdle) return;
-  connect_now();
+  state_ = State::kConnecting;  // start() again is a no-op while the pacer holds the attempt
+  connect_when_due();
+}
+
+void DouyuClient::connect_when_due() {
+  reconnect_timer_ = 0;
+  if (!options_.connect_pacer) {
+    connect_now();
+    return;
+  }
+  // The waiter runs on the loop thread; a client destroyed or stopped meanwhile gives its slot
+  // to the next room.
+  options_.connect_pacer->acquire([this, life = life_token_] {
+    if (!life.lock() || stop_requested_ || stopped()) return false;
+    connect_now();
+    return true;
+  });
 }
 
 void DouyuClient::connect_now() {
@@ -392,7 +408,7 @@ void DouyuClient::connection_lost(const std::string& reason) {
   LOG(INFO) << tag() << "reconnecting in " << delay.count() << " ms (reconnect #" << reconnects()
             << ")";
   state_ = State::kWaitingToReconnect;
-  reconnect_timer_ = loop().call_later(seconds(delay), [this] { connect_now(); });
+  reconnect_timer_ = loop().call_later(seconds(delay), [this] { connect_when_due(); });
 }
 
 // ---------------------------------------------------------------- stopping

@@ -16,6 +16,9 @@
 // The session runs itself: connect → loginreq → (loginres) → joingroup gid -9999 → heartbeat
 // triggered; stop() sends logout, flushes it, closes, and ends both threads.
 //
+// With DouyuClientOptions::connect_pacer, each connection attempt first waits for the pacer's
+// slot (state kConnecting, or kWaitingToReconnect, meanwhile).
+//
 // Reliability: on a lost connection, a server `error` message (a code that is not 0, missing or
 // not a number), a malformed frame, a connect that takes longer than connect_timeout, or silence
 // longer than dead_timeout (default 2 × heartbeat) while reading, it logs the reason and
@@ -68,6 +71,7 @@
 #include "core/dispatcher.h"
 #include "core/tls.h"
 #include "douyu/backoff.h"
+#include "douyu/connect_pacer.h"
 #include "douyu/endpoint.h"
 #include "douyu/frame_batch.h"
 #include "douyu/frame_decoder.h"
@@ -117,6 +121,10 @@ struct DouyuClientOptions {
   // heartbeat threads; a pool makes it start none (messages delivered by one pool thread, bound
   // for the client's life; heartbeats by a loop timer). The client keeps the pool alive.
   std::shared_ptr<WorkerPool> worker_pool = {};
+  // Many clients on one loop: every connection attempt (the first and each reconnect) waits for
+  // a slot of this pacer, shared by all of them, so neither the start nor a network blip opens
+  // thousands of connections at once (connect_pacer.h). nullptr: connect when due.
+  std::shared_ptr<ConnectPacer> connect_pacer = {};
 
   void set_endpoint(const Endpoint& e) {
     transport = e.transport;
@@ -197,6 +205,7 @@ class DouyuClient : public Dispatcher {
  private:
   std::string tag() const;  // "[room 9999 wss://host:port/]" for logs
   std::string url() const;  // the endpoint of the current attempt
+  void connect_when_due();  // now, or when connect_pacer grants a slot
   void connect_now();
   void on_message_loop_side(const Message& m, std::string& lost_reason);
   void connection_lost(const std::string& reason);

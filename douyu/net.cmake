@@ -2,6 +2,7 @@
 # right) and DouyuServer (the loopback simulator). Included from the root CMakeLists.txt.
 if(TARGET asyncore::client AND TARGET asyncore::douyu_protocol)
   add_library(asyncore_douyu
+    ${PROJECT_SOURCE_DIR}/douyu/connect_pacer.cc
     ${PROJECT_SOURCE_DIR}/douyu/douyu_client.cc
     ${PROJECT_SOURCE_DIR}/douyu/handler.cc
     ${PROJECT_SOURCE_DIR}/douyu/heartbeat_thread.cc

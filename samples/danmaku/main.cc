@@ -5,7 +5,8 @@
 //   douyu_danmaku --rooms-file=rooms.txt --shard=1/3 --output=none --redis=127.0.0.1:6379
 //
 // Up to 8 rooms, each room has its own worker and heartbeat threads (the tutorial's design); more
-// rooms share a WorkerPool and heartbeat from the loop. Rooms start --connect-rate per second.
+// rooms share a WorkerPool and heartbeat from the loop. Connection attempts (first and re-) of all
+// rooms go through one ConnectPacer, --connect-rate per second.
 // With --redis every room message also goes to a RedisStreamSink on the same loop; at the end,
 // once every room has logged out, the sink is flushed (--redis-flush-timeout) before exiting.
 //
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "core/loop.h"
+#include "douyu/connect_pacer.h"
 #include "douyu/douyu_client.h"
 #include "douyu/douyu_server.h"
 #include "douyu/worker_pool.h"
@@ -160,6 +162,17 @@ class TypedSink : public DouyuHandler {
   std::atomic<uint64_t> checksum_{0};
 };
 
+// "cannot create thread: Resource temporarily unavailable (process/thread limit? see ulimit -u)".
+std::string thread_error_text(const std::system_error& e) {
+  std::string why = "cannot create thread: " + e.code().message();
+  if (e.code() == std::errc::resource_unavailable_try_again) {
+    why += " (process/thread limit? see ulimit -u)";
+  } else if (e.code().message() != e.what()) {
+    why += std::string(" (") + e.what() + ")";
+  }
+  return why;
+}
+
 class App {
  public:
   explicit App(danmaku::Options options)
@@ -182,6 +195,10 @@ class App {
     }
     if (!enough_descriptors()) return 1;
     if (!make_pool()) return 1;
+    // --connect-rate: every connection attempt, first or re-, of every room, through one pacer.
+    if (options_.connect_rate > 0) {
+      pacer_ = std::make_shared<ConnectPacer>(loop_, options_.connect_rate);
+    }
     for (size_t i = 0; i < options_.rooms.size(); ++i) {
       if (!add_client(i)) return 1;
     }
@@ -205,7 +222,7 @@ class App {
     }
     started_ = std::chrono::steady_clock::now();
     last_stats_ = started_;
-    start_rooms();
+    for (auto& c : clients_) c->start();  // each connects when the pacer gives it a slot
     loop_.loop();
     hand_signals_to_the_writer();
     if (!writer_.idle_within(std::chrono::milliseconds(200))) {
@@ -292,9 +309,9 @@ class App {
     try {
       pool_ = std::make_shared<WorkerPool>(threads);
       return true;
-    } catch (const std::exception& e) {
+    } catch (const std::system_error& e) {
       std::fprintf(stderr, "douyu_danmaku: cannot start a pool of %u worker threads: %s\n", threads,
-                   e.what());
+                   thread_error_text(e).c_str());
       return false;
     }
   }
@@ -309,32 +326,6 @@ class App {
     sink_->start();
   }
 
-  // Starts the rooms --connect-rate per second (all at once for 0), in list order: a long list
-  // does not hit the server (or this process) with thousands of handshakes in one turn.
-  void start_rooms() {
-    if (options_.connect_rate <= 0) {
-      for (auto& c : clients_) c->start();
-      started_rooms_ = clients_.size();
-      return;
-    }
-    start_due_rooms();
-    if (started_rooms_ < clients_.size()) {
-      starter_timer_ = loop_.call_every(0.01, [this] { start_due_rooms(); });
-    }
-  }
-
-  void start_due_rooms() {
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    const auto due =
-        std::min<size_t>(clients_.size(), 1 + static_cast<size_t>(secs * options_.connect_rate));
-    while (started_rooms_ < due && !shutting_down_) clients_[started_rooms_++]->start();
-    if ((started_rooms_ == clients_.size() || shutting_down_) && starter_timer_ != 0) {
-      loop_.cancel(starter_timer_);
-      starter_timer_ = 0;
-    }
-  }
-
   // False when the room's client (its threads) cannot be created: the rooms made so far are
   // stopped and joined (none has connected yet), and the reason is on stderr.
   bool add_client(size_t index) {
@@ -347,6 +338,7 @@ class App {
         std::chrono::milliseconds(static_cast<int64_t>(options_.heartbeat * 1000));
     o.reconnect = options_.reconnect;
     o.worker_pool = pool_;
+    o.connect_pacer = pacer_;
     auto self = std::make_shared<std::atomic<DouyuClient*>>(nullptr);
     std::string why;
     try {
@@ -355,12 +347,7 @@ class App {
       self->store(clients_.back().get(), std::memory_order_release);
       return true;
     } catch (const std::system_error& e) {
-      why = "cannot create thread: " + e.code().message();
-      if (e.code() == std::errc::resource_unavailable_try_again) {
-        why += " (process/thread limit? see ulimit -u)";
-      } else if (e.code().message() != e.what()) {
-        why += std::string(" (") + e.what() + ")";
-      }
+      why = thread_error_text(e);
     } catch (const std::exception& e) {
       why = e.what();
     }
@@ -462,7 +449,7 @@ class App {
     }
     if (sink_ && !sink_flushed_) return;
     if (server_) server_->close();
-    for (TimerId* t : {&watch_timer_, &duration_timer_, &stats_timer_, &starter_timer_}) {
+    for (TimerId* t : {&watch_timer_, &duration_timer_, &stats_timer_}) {
       if (*t != 0) loop_.cancel(*t);
       *t = 0;
     }
@@ -577,14 +564,14 @@ class App {
   Printer printer_;
   TypedSink typed_;
   Loop loop_;
-  std::shared_ptr<WorkerPool> pool_;  // more than kOwnThreadsUpTo rooms, or --threads
+  std::shared_ptr<WorkerPool> pool_;     // more than kOwnThreadsUpTo rooms, or --threads
+  std::shared_ptr<ConnectPacer> pacer_;  // --connect-rate > 0; after loop_: destroyed before it
   // --redis; declared after loop_ (destroyed before it) and before clients_ (whose workers
   // call add(): they are joined first).
   std::unique_ptr<asyncore::redis::RedisStreamSink> sink_;
   bool sink_flush_started_ = false, sink_flushed_ = false, sink_all_written_ = false;
   danmaku::StatsReport stats_;
   std::chrono::steady_clock::time_point last_stats_;
-  size_t started_rooms_ = 0;
   std::unique_ptr<danmaku::DemoCertificate> demo_certificate_;  // --demo-transport=wss
   std::unique_ptr<DouyuServer> server_;  // declared after loop_: destroyed before it
   Endpoint endpoint_;
@@ -592,7 +579,7 @@ class App {
   std::vector<std::unique_ptr<DouyuClient>> clients_;
   std::vector<event*> signal_events_;
   std::atomic<uint64_t> counted_{0};
-  TimerId watch_timer_ = 0, duration_timer_ = 0, stats_timer_ = 0, starter_timer_ = 0;
+  TimerId watch_timer_ = 0, duration_timer_ = 0, stats_timer_ = 0;
   bool shutting_down_ = false;
   std::string end_reason_ = "all connections ended";
   std::chrono::steady_clock::time_point started_;

@@ -40,7 +40,7 @@ DEFINE_string(decode, "fields", "fields or typed");
 DEFINE_string(rooms_file, "", "file of rooms, one id or URL per line");
 DEFINE_string(shard, "", "I/N: only the rooms of shard I of N");
 DEFINE_uint32(threads, 0, "worker pool threads shared by all rooms (0: auto)");
-DEFINE_double(connect_rate, 500, "rooms started per second (0: all at once)");
+DEFINE_double(connect_rate, 500, "connection attempts per second, all rooms (0: no limit)");
 DEFINE_double(stats_interval, 5, "seconds between --stats reports");
 DEFINE_string(redis, "", "Redis server for the Streams sink: HOST:PORT or redis://...");
 DEFINE_string(redis_stream, "douyu:{rid}", "stream name template ({rid}: room id)");
@@ -103,9 +103,9 @@ Collects Douyu live-room barrage (danmaku) and prints it. Logs go to stderr.
                      and heartbeat from the event loop. Default 0 = auto: up to 8 rooms, each
                      has its own worker and heartbeat threads; above that, a pool of one
                      thread per core (at least 2)
-  --connect-rate=R   start R rooms per second (default 500; 0: all at once), so a long list
-                     does not connect in one burst; a lost room reconnects on its own jittered
-                     backoff
+  --connect-rate=R   at most R connection attempts per second, all rooms together, first
+                     connects and reconnects alike (default 500; 0: no limit), so neither a long
+                     list nor a network blip that drops every room opens them all in one burst
   --url=URL          barrage endpoint: tcp://HOST[:PORT], ws://HOST[:PORT][/PATH] or
                      wss://HOST[:PORT][/PATH] (IPv6 hosts in brackets). Without --url, --host
                      or --demo a room uses Douyu's WebSocket proxy,

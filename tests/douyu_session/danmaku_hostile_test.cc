@@ -191,24 +191,34 @@ TEST(DanmakuNumbers, HeartbeatAndDurationOutOfRangeExitTwoBeforeConnecting) {
 
 // 300 rooms under RLIMIT_NPROC (as nobody: root is exempt from it). No std::terminate: a clear
 // line naming the room and what ran out, the rooms made so far stopped, status 1.
+// Up to 8 rooms each starts two threads of its own; more rooms (or --threads) share a pool.
+// Either way, running out of threads is a clean exit 1 that says what ran out.
 TEST(DanmakuLimits, ThreadLimitFailsNamingWhatRanOut) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the child as nobody";
-  std::string rooms = "--room=1";
-  for (int r = 2; r <= 300; ++r) rooms += "," + std::to_string(r);
-  CliSpawn spec{cli({rooms, "--host=127.0.0.1", "--port=1", "--noreconnect", "--output=none"}),
-                Out::kPipe};
-  spec.uid = 65534;
-  spec.nproc = 24;
-  CliProcess p(spec);
-  const auto status = p.wait(30);
-  ASSERT_TRUE(status) << p.err();
-  EXPECT_EQ(exit_code(status), 1) << p.err();
-  EXPECT_EQ(p.err().find("terminate called"), std::string::npos) << p.err();
-  EXPECT_NE(p.err().find("cannot start room "), std::string::npos) << p.err();
-  EXPECT_NE(p.err().find("cannot create thread: Resource temporarily unavailable"),
-            std::string::npos)
-      << p.err();
-  EXPECT_NE(p.err().find("ulimit -u"), std::string::npos) << p.err();
+  struct Case {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  for (const Case& c :
+       {Case{{"--room=1,2,3,4,5,6,7,8"}, "cannot start room "},
+        Case{{"--room=1,2,3,4,5,6,7,8,9", "--threads=64"}, "cannot start a pool of 64 worker"}}) {
+    std::vector<std::string> args = c.args;
+    for (const char* a : {"--host=127.0.0.1", "--port=1", "--noreconnect", "--output=none"})
+      args.emplace_back(a);
+    CliSpawn spec{cli(args), Out::kPipe};
+    spec.uid = 65534;
+    spec.nproc = 6;
+    CliProcess p(spec);
+    const auto status = p.wait(30);
+    ASSERT_TRUE(status) << p.err();
+    EXPECT_EQ(exit_code(status), 1) << p.err();
+    EXPECT_EQ(p.err().find("terminate called"), std::string::npos) << p.err();
+    EXPECT_NE(p.err().find(c.says), std::string::npos) << p.err();
+    EXPECT_NE(p.err().find("cannot create thread: Resource temporarily unavailable"),
+              std::string::npos)
+        << p.err();
+    EXPECT_NE(p.err().find("ulimit -u"), std::string::npos) << p.err();
+  }
 }
 
 // ---------------------------------------------------------------- item 9: repeated keys

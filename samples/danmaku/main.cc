@@ -393,7 +393,7 @@ class App {
       event* e = evsignal_new(
           loop_.base(), sig,
           [](evutil_socket_t s, short, void* arg) {
-            static_cast<App*>(arg)->shutdown(signal_name(static_cast<int>(s)));
+            static_cast<App*>(arg)->on_stop_signal(signal_name(static_cast<int>(s)));
           },
           this);
       evsignal_add(e, nullptr);
@@ -416,6 +416,27 @@ class App {
 
   // Loop thread. Every client sends logout and closes; watch() finishes once all have stopped.
   // From here on, a stdout nobody reads holds the end up for drain_timeout at most.
+  // The first signal stops the rooms (and then flushes the sink); a second one while the sink is
+  // still flushing gives up on what it holds, so a Redis that is gone cannot hold up the exit
+  // beyond the user's patience (the summary counts what was not written).
+  void on_stop_signal(const char* name) {
+    if (shutting_down_ && sink_flush_started_ && !sink_flushed_) {
+      LOG(WARNING) << name << " again: not waiting for Redis any more";
+      abandon_sink();
+      return;
+    }
+    shutdown(name);
+  }
+
+  // Ends the sink's flush now: its figures are kept for the summary, the sink is destroyed (its
+  // flush's hold on the loop goes with it).
+  void abandon_sink() {
+    sink_totals_ = totals_of(*sink_);
+    sink_.reset();
+    sink_flushed_ = true;
+    sink_all_written_ = false;
+  }
+
   void shutdown(const std::string& why) {
     if (shutting_down_) return;
     shutting_down_ = true;
@@ -437,8 +458,14 @@ class App {
     }
     if (!all_stopped) return;
     // Every client is done: the sink writes what it holds (the watch timer keeps loop() running
-    // meanwhile), then close what keeps the loop alive, so loop() returns.
+    // meanwhile), then close what keeps the loop alive, so loop() returns. The flush starts once
+    // the workers have delivered every queued message (a stopped client's worker still does):
+    // nothing is add()ed after it. (pending() is a seq_cst load of what the worker stores after
+    // each callback: it also orders those callbacks' use of sink_ before what follows here.)
     if (sink_ && !sink_flush_started_) {
+      for (auto& c : clients_) {
+        if (c->queued_messages() != 0) return;
+      }
       sink_flush_started_ = true;
       sink_->flush(
           std::chrono::milliseconds(static_cast<int64_t>(options_.redis_flush_timeout * 1000)),
@@ -504,7 +531,7 @@ class App {
       std::fprintf(stderr, "douyu_danmaku: typed views checksum %llu\n",
                    static_cast<unsigned long long>(typed_.checksum()));
     }
-    if (sink_ && summarize_sink()) status = 1;
+    if (options_.redis && summarize_sink()) status = 1;
     if (!failure.empty()) {
       // The failure starts with the URL of the attempt, then the reason (DNS, TCP, TLS with
       // OpenSSL's text, the HTTP status of a refused upgrade, ...).
@@ -534,14 +561,21 @@ class App {
   // The sink's lines of the summary; true when messages were lost on the way to Redis (status 1):
   // refused (a fatal error such as a wrong password), dropped at the buffer bound, or still
   // unwritten when --redis-flush-timeout ran out.
+  struct SinkTotals {
+    unsigned long long written = 0, dropped = 0, left = 0;
+    std::string failure;
+  };
+  static SinkTotals totals_of(const asyncore::redis::RedisStreamSink& sink) {
+    return {sink.written(), sink.dropped(), sink.backlog(), sink.failure()};
+  }
+
   bool summarize_sink() {
-    const auto written = static_cast<unsigned long long>(sink_->written());
-    const auto dropped = static_cast<unsigned long long>(sink_->dropped());
-    const auto left = static_cast<unsigned long long>(sink_->backlog());
+    const SinkTotals t = sink_ ? totals_of(*sink_) : sink_totals_;
+    const unsigned long long dropped = t.dropped, left = t.left;
     std::fprintf(stderr, "douyu_danmaku: redis %s: %llu written, %llu dropped, %llu not written\n",
-                 options_.redis->redacted().c_str(), written, dropped, left);
-    if (const std::string failure = sink_->failure(); !failure.empty()) {
-      std::fprintf(stderr, "douyu_danmaku: redis failed: %s\n", failure.c_str());
+                 options_.redis->redacted().c_str(), t.written, dropped, left);
+    if (!t.failure.empty()) {
+      std::fprintf(stderr, "douyu_danmaku: redis failed: %s\n", t.failure.c_str());
       return true;
     }
     if (dropped > 0) {
@@ -553,7 +587,7 @@ class App {
     if (left > 0 || !sink_all_written_) {
       std::fprintf(stderr,
                    "douyu_danmaku: redis: %llu message(s) not written within "
-                   "--redis-flush-timeout=%g s\n",
+                   "--redis-flush-timeout=%g s (or given up on by a second signal)\n",
                    left, options_.redis_flush_timeout);
     }
     return dropped > 0 || left > 0 || !sink_all_written_;
@@ -570,6 +604,7 @@ class App {
   // call add(): they are joined first).
   std::unique_ptr<asyncore::redis::RedisStreamSink> sink_;
   bool sink_flush_started_ = false, sink_flushed_ = false, sink_all_written_ = false;
+  SinkTotals sink_totals_;  // the sink's figures, once abandon_sink() destroyed it
   danmaku::StatsReport stats_;
   std::chrono::steady_clock::time_point last_stats_;
   std::unique_ptr<danmaku::DemoCertificate> demo_certificate_;  // --demo-transport=wss

@@ -254,6 +254,30 @@ TEST(DanmakuManyRooms, UnreachableRedisPastTheBufferCountsTheDropsAndExitsOne) {
   EXPECT_TRUE(contains(cli.err(), "100 message(s) not written")) << cli.err();
 }
 
+// SIGTERM while Redis is unreachable: the rooms stop, the sink waits for Redis (up to
+// --redis-flush-timeout, a minute here); a second signal gives up on it at once, counting what
+// was not written.
+TEST(DanmakuManyRooms, SecondSignalGivesUpOnAnUnreachableRedis) {
+  CliProcess cli(CliSpawn(
+      args({"--demo", "--output=none", "--demo-flood=300",
+            "--redis=127.0.0.1:" + std::to_string(unused_port()), "--redis-flush-timeout=60",
+            "--stats", "--stats-interval=0.1", "--duration=120"})));
+  const std::regex waiting("NOT connected, 0 written, backlog 300,");
+  ASSERT_TRUE(cli.pump_until([&] { return std::regex_search(cli.err(), waiting); }, 30))
+      << cli.err();
+  cli.signal(SIGTERM);
+  // The rooms have logged out and the sink is flushing: loop() still runs (stats go on).
+  ASSERT_TRUE(cli.wait_stderr("ended", 0.5) == false);
+  const auto first = std::chrono::steady_clock::now();
+  cli.signal(SIGTERM);
+  const auto status = cli.wait(10);
+  ASSERT_TRUE(status) << cli.err();
+  EXPECT_LT(std::chrono::steady_clock::now() - first, std::chrono::seconds(10));
+  EXPECT_EQ(WEXITSTATUS(*status), 1) << cli.err();
+  EXPECT_TRUE(contains(cli.err(), "300 message(s) not written")) << cli.err();
+  EXPECT_TRUE(contains(cli.err(), "second signal")) << cli.err();
+}
+
 // Many rooms from the douyu_server binary (a separate process: 10,000 sockets each side do not
 // fit one process's descriptor limit): every room joins, the run ends cleanly on SIGINT.
 TEST(DanmakuManyRooms, TenThousandRoomsJoinInOneProcess) {

@@ -152,7 +152,7 @@ Collects Douyu live-room barrage (danmaku) and prints it. Logs go to stderr.
                      oldest are dropped and counted on stderr
   --redis-flush-timeout=SEC
                      at the end, how long to wait for Redis to take what is buffered
-                     (default 10; 0 .. 3600)
+                     (default 10; 0 .. 3600); a second signal gives up at once
   --decode=MODE      fields (default: messages are decoded to their fields) or typed (also
                      route every message through DouyuHandler::dispatch to its typed view;
                      for the benchmarks in bench/, see docs/PERFORMANCE.md)

@@ -175,30 +175,14 @@ TEST(ConnectPacer, StoppedOrDestroyedWhileWaitingNeverConnects) {
   auto sim = make_dispatcher<DouyuServer>(loop, Address::ipv4_loopback(0), SimulatorOptions{});
   auto pacer = std::make_shared<ConnectPacer>(loop, 5);  // one slot per 200 ms
   Collector a, b, c;
-  auto first = std::make_unique<DouyuClient>(
-      loop,
-      [&] {
-        DouyuClientOptions o = options_for(*sim, "1");
-        o.connect_pacer = pacer;
-        return o;
-      }(),
-      a.callback());
-  auto second = std::make_unique<DouyuClient>(
-      loop,
-      [&] {
-        DouyuClientOptions o = options_for(*sim, "2");
-        o.connect_pacer = pacer;
-        return o;
-      }(),
-      b.callback());
-  auto third = std::make_unique<DouyuClient>(
-      loop,
-      [&] {
-        DouyuClientOptions o = options_for(*sim, "3");
-        o.connect_pacer = pacer;
-        return o;
-      }(),
-      c.callback());
+  auto paced_client = [&](const char* room, Collector& got) {
+    DouyuClientOptions o = options_for(*sim, room);
+    o.connect_pacer = pacer;
+    return std::make_unique<DouyuClient>(loop, o, got.callback());
+  };
+  auto first = paced_client("1", a);
+  auto second = paced_client("2", b);
+  auto third = paced_client("3", c);
   first->start();
   second->start();
   third->start();

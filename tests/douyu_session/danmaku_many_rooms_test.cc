@@ -94,15 +94,7 @@ class RedisReader {
 
  private:
   asyncore::testing::RedisReplyPtr command(const std::vector<std::string>& args) {
-    if (!c_) return nullptr;
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const std::string& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    return asyncore::testing::RedisReplyPtr(static_cast<redisReply*>(
-        redisCommandArgv(c_.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+    return c_ ? asyncore::testing::RedisServer::command_on(c_.get(), args) : nullptr;
   }
   asyncore::testing::RedisContextPtr c_;
 };

@@ -105,7 +105,10 @@ class RedisServer {
   // One command on a new connection (binary-safe arguments); null on a connection failure.
   RedisReplyPtr command(const std::vector<std::string>& args) const {
     RedisContextPtr c = connect(std::chrono::seconds(5));
-    if (!c) return nullptr;
+    return c ? command_on(c.get(), args) : nullptr;
+  }
+  // One command on `c` (binary-safe arguments).
+  static RedisReplyPtr command_on(redisContext* c, const std::vector<std::string>& args) {
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     for (const std::string& a : args) {
@@ -113,7 +116,7 @@ class RedisServer {
       lens.push_back(a.size());
     }
     return RedisReplyPtr(static_cast<redisReply*>(
-        redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data())));
   }
 
  private:

@@ -1,8 +1,10 @@
 // rooms.cc — the rooms file reader and the shard hash (rooms.h).
 #include "samples/danmaku/rooms.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -54,6 +56,19 @@ std::optional<std::vector<RoomEntry>> parse_rooms_text(std::string_view text,
     const std::string_view entry = trim(strip_comment(line));
     if (entry.empty()) continue;
     std::string why;
+    // A control byte (NUL, ESC, ...) would garble the quoted entry of the error: named instead.
+    const auto control = std::find_if(entry.begin(), entry.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (control != entry.end()) {
+      if (error) {
+        char byte[8];
+        std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(*control));
+        *error = name + ":" + std::to_string(line_number) + ": control byte " + byte +
+                 " in the entry (not a room id or URL)";
+      }
+      return std::nullopt;
+    }
     std::optional<std::string> id = asyncore::douyu::parse_room_id(entry, &why);
     if (!id) {
       if (error) *error = name + ":" + std::to_string(line_number) + ": " + why;

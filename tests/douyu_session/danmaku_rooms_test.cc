@@ -75,6 +75,14 @@ TEST(RoomsText, ABadEntryNamesTheFileAndLine) {
   EXPECT_TRUE(contains(error, "r.txt:3: ")) << error;
   EXPECT_FALSE(parse_rooms_text("12#34\n", "r.txt", &error));  // '#' not after a space
   EXPECT_TRUE(contains(error, "r.txt:1: ")) << error;
+  // A control byte is named, not printed (a NUL would cut the message short).
+  EXPECT_FALSE(parse_rooms_text(std::string("9999\n12\0"
+                                            "34\n",
+                                            9),
+                                "r.txt", &error));
+  EXPECT_EQ(error, "r.txt:2: control byte 0x00 in the entry (not a room id or URL)");
+  EXPECT_FALSE(parse_rooms_text("\x1b[31m9999\n", "r.txt", &error));
+  EXPECT_EQ(error, "r.txt:1: control byte 0x1b in the entry (not a room id or URL)");
 }
 
 TEST(RoomsText, EmptyAndCommentOnlyTextsHaveNoRooms) {

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -91,6 +93,7 @@ struct RedisStreamSink::Impl {
   // ------------------------------------------------------------------ add (any thread)
 
   void add(std::string_view room_id, const douyu::Message& m) {
+    wait_for_room();
     if (m.empty()) {
       const uint64_t n = rejected.fetch_add(1) + 1;
       if (n == 1 || n % 1000 == 0)
@@ -132,6 +135,29 @@ struct RedisStreamSink::Impl {
     }
     if (dropped_now > 0) count_drops(dropped_now, finished.load() ? "add() after flush()" : "");
     schedule_drain();
+  }
+
+  // BACK-PRESSURE (header): a producer thread waits while Redis is connected and behind.
+  bool must_wait() const {
+    return connected_flag.load() && !finished.load() && !no_waiting.load() &&
+           backlog.load() >= std::max<size_t>(1, options.buffer_limit / 2);
+  }
+  void wait_for_room() {
+    if (!must_wait() || loop.in_loop_thread()) return;
+    std::unique_lock lock(room_mutex);
+    waiters.fetch_add(1);
+    while (must_wait()) room_cv.wait_for(lock, std::chrono::milliseconds(100));
+    waiters.fetch_sub(1);
+  }
+  // After the backlog fell, or a reason to wait ended (disconnected, finished, stop_waiting).
+  void wake_waiters() {
+    if (waiters.load() == 0) return;
+    { std::lock_guard lock(room_mutex); }  // a waiter is either before its check or in wait
+    room_cv.notify_all();
+  }
+  void stop_waiting() {
+    no_waiting.store(true);
+    wake_waiters();
   }
 
   Stream* stream_for(std::string_view room_id) {  // mutex_ held
@@ -274,6 +300,7 @@ struct RedisStreamSink::Impl {
     loop_side.fetch_sub(n);
     backlog.fetch_sub(n);
     written.fetch_add(n);
+    wake_waiters();
   }
 
   void start_rebase(Stream* s) {
@@ -458,6 +485,7 @@ struct RedisStreamSink::Impl {
   void lost_connection(const std::string& reason) {
     cancel(connect_timer);
     connected_flag.store(false);
+    wake_waiters();  // unreachable: the buffer takes the messages, nobody waits
     requeue();
     if (state == State::kFailed || state == State::kFinished) return;
     schedule_reconnect(reason);
@@ -568,6 +596,7 @@ struct RedisStreamSink::Impl {
     cancel_timers();
     close_connection();
     connected_flag.store(false);
+    wake_waiters();
     release_hold();
     auto done = std::move(flush_done);
     flush_done = nullptr;
@@ -619,6 +648,11 @@ struct RedisStreamSink::Impl {
       reconnects{0};
   std::atomic<size_t> loop_side{0};  // taken from `waiting` and not acknowledged: in flight/held
   std::atomic<bool> connected_flag{false}, drain_scheduled{false}, finished{false};
+  // BACK-PRESSURE: producers waiting in add() (room_cv, with room_mutex), and stop_waiting().
+  std::mutex room_mutex;
+  std::condition_variable room_cv;
+  std::atomic<int> waiters{0};
+  std::atomic<bool> no_waiting{false};
   std::atomic<int64_t> next_drop_log_ms{0};
   mutable std::mutex failure_mutex;
   std::string failure_text;
@@ -643,6 +677,8 @@ void RedisStreamSink::start() {
 void RedisStreamSink::add(std::string_view room_id, const douyu::Message& m) {
   impl_->add(room_id, m);
 }
+
+void RedisStreamSink::stop_waiting() { impl_->stop_waiting(); }
 
 void RedisStreamSink::flush(std::chrono::milliseconds timeout, std::function<void(bool)> done) {
   impl_->loop.check_loop_thread("RedisStreamSink::flush");

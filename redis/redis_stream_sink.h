@@ -19,6 +19,14 @@
 // writes of the same stream were already pipelined behind it and succeed, the failed one is
 // written after them (with a new id) — late, never lost, never doubled.
 //
+// BACK-PRESSURE: while Redis is connected but behind (half of buffer_limit or more waiting), add()
+// on any thread but the loop's waits until Redis has taken some, so a healthy Redis slower than
+// the rooms slows the rooms down (their receive queues fill, their reading pauses) instead of
+// losing messages. It never waits while Redis is unreachable (the buffer below takes the
+// messages), after flush(), after stop_waiting() (call it when the program starts to shut down,
+// so every producer can finish), or on the loop thread (which drives the writes). Each wait is
+// re-checked every 100 ms at the latest.
+//
 // BUFFER: messages wait (added, not acknowledged) up to options.buffer_limit; past it the OLDEST
 // not yet sent are dropped, counted (dropped()) and logged loudly (ERROR, at most once a second,
 // with the running count). A message with no field (XADD needs one) is refused and counted
@@ -94,6 +102,8 @@ class RedisStreamSink {
   // Message gives; duplicate keys kept: XADD stores repeated field names as given). For one room,
   // calls come from one thread, in order.
   void add(std::string_view room_id, const asyncore::douyu::Message& m);
+  // Thread-safe: from now on add() never waits for Redis (see BACK-PRESSURE). Idempotent.
+  void stop_waiting();
   // Loop thread: no more add() expected; writes what is buffered and calls done(true) once
   // everything was acknowledged by Redis, or done(false) when `timeout` passes first (or at once
   // after a fatal failure); what is left is counted and logged. See LOOP LIFETIME above.

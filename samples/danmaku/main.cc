@@ -443,6 +443,9 @@ class App {
     end_reason_ = why;
     writer_.abandon_after(
         std::chrono::milliseconds(static_cast<int64_t>(options_.drain_timeout * 1000)));
+    // Workers waiting for a Redis that is behind must be able to deliver what is queued (the
+    // flush starts once they have): from now on the sink's buffer takes it.
+    if (sink_) sink_->stop_waiting();
     for (auto& c : clients_) c->stop();
   }
 
@@ -580,8 +583,8 @@ class App {
     }
     if (dropped > 0) {
       std::fprintf(stderr,
-                   "douyu_danmaku: redis: %llu message(s) dropped while Redis was unreachable "
-                   "(--redis-buffer=%llu)\n",
+                   "douyu_danmaku: redis: %llu message(s) dropped at the buffer's bound while "
+                   "Redis was unreachable (--redis-buffer=%llu)\n",
                    dropped, static_cast<unsigned long long>(options_.redis_buffer));
     }
     if (left > 0 || !sink_all_written_) {

@@ -169,3 +169,75 @@ TEST(RedisStreamSinkTest, RightPasswordAndDatabase) {
 
 }  // namespace
 }  // namespace asyncore::redis::testing
+
+namespace asyncore::redis::testing {
+namespace {
+
+// A connected Redis slower than the producer: add() waits for it (back-pressure) instead of
+// dropping, and the backlog never passes the buffer's bound.
+TEST(RedisStreamSinkTest, AConnectedRedisBehindSlowsTheProducerDownNothingDropped) {
+  RedisServer server;
+  ASSERT_TRUE(server.start()) << server.error();
+  Loop loop;
+  RedisSinkOptions options = options_for(server);
+  options.buffer_limit = 100;  // add() waits from 50 waiting
+  options.max_in_flight = 16;
+  RedisStreamSink sink(loop, options);
+  sink.start();
+  ASSERT_TRUE(run_until(loop, [&] { return sink.connected(); }));
+  constexpr int kRooms = 4, kPerRoom = 1500;
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> max_backlog{0};
+  std::thread producer([&] {
+    for (int n = 0; n < kPerRoom; ++n) {
+      for (int r = 0; r < kRooms; ++r) {
+        sink.add(std::to_string(r), chat(r, n));
+        max_backlog.store(std::max(max_backlog.load(), sink.backlog()));
+      }
+    }
+    done.store(true);
+  });
+  EXPECT_TRUE(run_until(
+      loop, [&] { return done.load(); }, seconds(60)));
+  producer.join();
+  bool ok = false;
+  ASSERT_TRUE(flush_and_loop(loop, sink, seconds(20), &ok));
+  EXPECT_TRUE(ok);
+  EXPECT_EQ(sink.dropped(), 0u);
+  EXPECT_LE(max_backlog.load(), 100u);
+  EXPECT_EQ(sink.written(), static_cast<uint64_t>(kRooms * kPerRoom));
+  EXPECT_EQ(check_rooms(server, kRooms, 0, kPerRoom), "");
+}
+
+// stop_waiting() releases a producer that waits for Redis (here: the loop is not run, so Redis
+// never catches up); from then on add() takes everything, the bound drops the oldest.
+TEST(RedisStreamSinkTest, StopWaitingReleasesAWaitingProducer) {
+  RedisServer server;
+  ASSERT_TRUE(server.start()) << server.error();
+  Loop loop;
+  RedisSinkOptions options = options_for(server);
+  options.buffer_limit = 100;
+  RedisStreamSink sink(loop, options);
+  sink.start();
+  ASSERT_TRUE(run_until(loop, [&] { return sink.connected(); }));
+  std::atomic<int> added{0};
+  std::thread producer([&] {
+    for (int n = 0; n < 200; ++n) {
+      sink.add("1", chat(1, n));
+      added.fetch_add(1);
+    }
+  });
+  // It stops at half the bound: 50 added, the 51st waits (nobody drives the writes).
+  const auto until = std::chrono::steady_clock::now() + seconds(10);
+  while (added.load() < 50 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  ASSERT_EQ(added.load(), 50);
+  EXPECT_EQ(sink.backlog(), 50u);
+  sink.stop_waiting();
+  producer.join();  // returns: nothing waits any more
+  EXPECT_EQ(added.load(), 200);
+  EXPECT_EQ(sink.dropped(), 100u);  // 200 waiting against a bound of 100: the oldest 100
+  EXPECT_EQ(sink.backlog(), 100u);
+}
+
+}  // namespace
+}  // namespace asyncore::redis::testing

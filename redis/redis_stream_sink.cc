@@ -160,14 +160,19 @@ struct RedisStreamSink::Impl {
     wake_waiters();
   }
 
+  // One Stream (one id generator, one order) per stream KEY: rooms whose names the template maps
+  // to one key (a template without {rid}) share it, so their entries keep add() order there.
   Stream* stream_for(std::string_view room_id) {  // mutex_ held
-    auto it = streams.find(std::string(room_id));
-    if (it != streams.end()) return it->second.get();
-    auto s = std::make_unique<Stream>();
-    s->key = replace_all(options.stream_template, "{rid}", room_id);
-    Stream* raw = s.get();
-    streams.emplace(std::string(room_id), std::move(s));
-    return raw;
+    auto it = stream_of_room.find(std::string(room_id));
+    if (it != stream_of_room.end()) return it->second;
+    std::string key = replace_all(options.stream_template, "{rid}", room_id);
+    std::unique_ptr<Stream>& owned = streams[key];
+    if (!owned) {
+      owned = std::make_unique<Stream>();
+      owned->key = std::move(key);
+    }
+    stream_of_room.emplace(std::string(room_id), owned.get());
+    return owned.get();
   }
 
   void count_drops(uint64_t n, std::string_view why) {
@@ -501,7 +506,7 @@ struct RedisStreamSink::Impl {
     failed.clear();
     inflight.clear();
     std::lock_guard lock(mutex_);
-    for (auto& [room, s] : streams) {
+    for (auto& [key, s] : streams) {
       for (Entry& e : s->held) back.push_back(std::move(e));
       s->held.clear();
       s->rebasing = false;
@@ -626,7 +631,8 @@ struct RedisStreamSink::Impl {
 
   // Shared with add(): guarded by mutex_.
   std::mutex mutex_;
-  std::unordered_map<std::string, std::unique_ptr<Stream>> streams;
+  std::unordered_map<std::string, std::unique_ptr<Stream>> streams;  // by stream key
+  std::unordered_map<std::string, Stream*> stream_of_room;           // by room id (a cache)
   std::deque<Entry> waiting;  // not sent (or to be sent again), oldest first
 
   // Loop thread only.

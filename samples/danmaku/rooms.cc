@@ -1,6 +1,8 @@
 // rooms.cc — the rooms file reader and the shard hash (rooms.h).
 #include "samples/danmaku/rooms.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -16,6 +18,7 @@ namespace danmaku {
 namespace {
 
 constexpr std::string_view kSpaces = " \t\r\v\f";
+constexpr size_t kLongestEntry = 2048;  // a room page URL with its query is far shorter
 
 std::string_view trim(std::string_view s) {
   const size_t first = s.find_first_not_of(kSpaces);
@@ -69,6 +72,14 @@ std::optional<std::vector<RoomEntry>> parse_rooms_text(std::string_view text,
       }
       return std::nullopt;
     }
+    // Nothing that long is a room: not quoted back (a garbage line could be megabytes).
+    if (entry.size() > kLongestEntry) {
+      if (error) {
+        *error = name + ":" + std::to_string(line_number) + ": an entry of " +
+                 std::to_string(entry.size()) + " bytes is not a room id or URL";
+      }
+      return std::nullopt;
+    }
     std::optional<std::string> id = asyncore::douyu::parse_room_id(entry, &why);
     if (!id) {
       if (error) *error = name + ":" + std::to_string(line_number) + ": " + why;
@@ -80,6 +91,11 @@ std::optional<std::vector<RoomEntry>> parse_rooms_text(std::string_view text,
 }
 
 std::optional<std::vector<RoomEntry>> read_rooms_file(const std::string& path, std::string* error) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (error) *error = path + ": is a directory";
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (error) *error = path + ": " + std::strerror(errno);

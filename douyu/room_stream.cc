@@ -44,7 +44,7 @@ void append_seq_frame(std::string& out, const StreamBody& body, uint64_t seq) {
   const size_t n_digits = static_cast<size_t>(res.ptr - digits);
   constexpr std::string_view kSeq = "seq@=";
   const size_t body_size = body.text.size() + kSeq.size() + n_digits + 1;  // + '/'
-  append_frame_header(out, body_size + 1, kServerToClient);  // + NUL
+  append_frame_header(out, body_size + 1, kServerToClient);                // + NUL
   const std::string_view text = body.text;
   out.append(text.substr(0, body.seq_at));
   out.append(kSeq);

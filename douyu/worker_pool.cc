@@ -9,7 +9,7 @@
 
 namespace asyncore::douyu {
 
-WorkerPool::Lane::Lane() : thread_([this](std::stop_token st) { run(st); }) {
+WorkerPool::Lane::Lane() : thread_([this](const std::stop_token& st) { run(st); }) {
   // Written before any queue can be bound to this lane; read-only afterwards (unlike
   // thread_.get_id(), which a join() resets).
   id_ = thread_.get_id();
@@ -31,7 +31,7 @@ void WorkerPool::Lane::schedule(MessageWorker* worker) {
   if (wake) ready_.notify_one();
 }
 
-void WorkerPool::Lane::run(std::stop_token stop) {
+void WorkerPool::Lane::run(const std::stop_token& stop) {
   for (;;) {
     MessageWorker* worker = nullptr;
     {

@@ -52,7 +52,7 @@ class WorkerPool {
     void stop() { thread_.request_stop(); }
 
    private:
-    void run(std::stop_token stop);
+    void run(const std::stop_token& stop);
 
     std::mutex mutex_;
     std::condition_variable_any ready_;

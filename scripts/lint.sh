@@ -16,6 +16,6 @@ else
 fi
 if [ $tidy -eq 1 ]; then
   [ -f build/compile_commands.json ] || bash scripts/build.sh build >/dev/null
-  mapfile -t sources < <(git ls-files 'core/*.cc' 'client/*.cc' 'douyu/*.cc' 'samples/*.cc')
+  mapfile -t sources < <(git ls-files 'core/*.cc' 'client/*.cc' 'douyu/*.cc' 'redis/*.cc' 'samples/*.cc')
   clang-tidy -p build --quiet "${sources[@]}"
 fi

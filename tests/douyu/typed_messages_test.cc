@@ -18,9 +18,13 @@ const Message& keep(std::string body) {
 
 // A view of a temporary Message would dangle: view()/view_as() refuse rvalues at compile time.
 template <class M>
-constexpr bool kCanView = requires(M&& m) { view(std::forward<M>(m)); };
+constexpr bool kCanView = requires(M&& m) {
+  view(std::forward<M>(m));
+};
 template <class M>
-constexpr bool kCanViewAs = requires(M&& m) { view_as<ChatMsg>(std::forward<M>(m)); };
+constexpr bool kCanViewAs = requires(M&& m) {
+  view_as<ChatMsg>(std::forward<M>(m));
+};
 static_assert(kCanView<Message&> && kCanView<const Message&>);
 static_assert(!kCanView<Message> && !kCanViewAs<Message>);
 static_assert(kCanViewAs<const Message&>);

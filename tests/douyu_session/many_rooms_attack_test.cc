@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <condition_variable>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -143,7 +143,8 @@ TEST(ManyRoomsAttack, TwoHundredPooledClientsStopAtOnceJoinFromEveryThread) {
       joined.fetch_add(1);
     });
   }
-  const bool all_joined = run_until(loop, [&] { return joined.load() == 3; }, 30);
+  const bool all_joined = run_until(
+      loop, [&] { return joined.load() == 3; }, 30);
   if (!all_joined) {  // the joiners would hang forever: fail loudly instead
     std::fprintf(stderr, "join() from other threads did not return within 30 s\n");
     std::_Exit(1);
@@ -154,7 +155,8 @@ TEST(ManyRoomsAttack, TwoHundredPooledClientsStopAtOnceJoinFromEveryThread) {
     EXPECT_TRUE(c->stopped());
     c->join();  // and once more from the loop thread
   }
-  ASSERT_TRUE(run_until(loop, [&] { return sim->stats().logouts == kClients; }, 10))
+  ASSERT_TRUE(run_until(
+      loop, [&] { return sim->stats().logouts == kClients; }, 10))
       << sim->stats().logouts;
   for (int i = 0; i < kClients; ++i) {
     EXPECT_TRUE(is_one_to_n(rooms[i]->got.seqs(), kPerRoom)) << "room " << i + 1;
@@ -217,11 +219,12 @@ TEST(ManyRoomsAttack, PoolOwnerDroppedInsideACallbackClientsKeepItAlive) {
   std::shared_ptr<WorkerPool>* owner = &pool;
   std::atomic<bool> dropped{false};
   Room a, b;
-  auto client_a = std::make_unique<DouyuClient>(
-      loop, pooled(*sim, pool, "1"), [&, cb = a.callback()](const Message& m) {
-        cb(m);
-        if (m.has("seq") && !dropped.exchange(true)) owner->reset();
-      });
+  auto client_a = std::make_unique<DouyuClient>(loop, pooled(*sim, pool, "1"),
+                                                [&, cb = a.callback()](const Message& m) {
+                                                  cb(m);
+                                                  if (m.has("seq") && !dropped.exchange(true))
+                                                    owner->reset();
+                                                });
   auto client_b = std::make_unique<DouyuClient>(loop, pooled(*sim, pool, "2"), b.callback());
   client_a->start();
   client_b->start();
@@ -365,7 +368,7 @@ TEST(ManyRoomsAttack, StuckLaneBlocksOnlyItsRoomsAndTheirMemoryStaysBounded) {
     if (m.has("seq") && !stuck.exchange(true)) release.wait(std::chrono::seconds(20));
   });
   DouyuClient cb(loop, pooled(*sim, pool, "2"), b.callback());  // lane 1
-  auto oc = pooled(*sim, pool, "3");                             // lane 0, behind the stuck room
+  auto oc = pooled(*sim, pool, "3");                            // lane 0, behind the stuck room
   oc.receive_high_water = 64;
   oc.dead_timeout = 200ms;
   DouyuClient cc(loop, oc, c.callback());
@@ -373,13 +376,14 @@ TEST(ManyRoomsAttack, StuckLaneBlocksOnlyItsRoomsAndTheirMemoryStaysBounded) {
   ASSERT_TRUE(run_until(loop, [&] { return stuck.load(); }));
   cb.start();
   cc.start();
-  ASSERT_TRUE(run_until(loop, [&] { return b.got.room_messages() == kFlood; }, 20))
+  ASSERT_TRUE(run_until(
+      loop, [&] { return b.got.room_messages() == kFlood; }, 20))
       << "the loop stopped reading a room on another lane";
   ASSERT_TRUE(run_until(loop, [&] { return cc.queued_messages() >= 64; }));
   // Five dead timeouts of paused reading: no reconnect, the queues stay bounded.
   const uint64_t beats_at = sim->stats().heartbeats;
-  const bool reconnected =
-      run_until(loop, [&] { return ca.reconnects() + cc.reconnects() > 0; }, 1.0);
+  const bool reconnected = run_until(
+      loop, [&] { return ca.reconnects() + cc.reconnects() > 0; }, 1.0);
   EXPECT_FALSE(reconnected) << "a paused reader was taken for a dead peer";
   EXPECT_GE(sim->stats().heartbeats, beats_at + 5) << "the stuck room's heartbeat stopped";
   const size_t per_read_bound = 4 * 64 * 1024 / 40;
@@ -416,7 +420,8 @@ TEST(ManyRoomsAttack, HeartbeatTimerPauseAndStopFromAnotherThreadBeforeTheLoopRu
   while (Clock::now() < due) std::this_thread::yield();
   std::thread([&] { hb.pause(); }).join();
   const uint64_t paused_at = beats.load();
-  EXPECT_FALSE(run_until(loop, [&] { return beats.load() != paused_at; }, 0.2))
+  EXPECT_FALSE(run_until(
+      loop, [&] { return beats.load() != paused_at; }, 0.2))
       << "a beat ran after pause() returned";
   EXPECT_FALSE(hb.triggered());
   // Resumed from another thread, then stopped from another while due: never again.
@@ -427,7 +432,8 @@ TEST(ManyRoomsAttack, HeartbeatTimerPauseAndStopFromAnotherThreadBeforeTheLoopRu
   std::thread([&] { hb.stop(); }).join();
   const uint64_t stopped_at = beats.load();
   std::thread([&] { hb.trigger(); }).join();  // after stop(): "ends them for good"
-  EXPECT_FALSE(run_until(loop, [&] { return beats.load() != stopped_at; }, 0.2))
+  EXPECT_FALSE(run_until(
+      loop, [&] { return beats.load() != stopped_at; }, 0.2))
       << "a beat ran after stop()";
   EXPECT_EQ(hb.beats(), stopped_at);
 }
@@ -452,16 +458,19 @@ TEST(ManyRoomsAttack, HeartbeatTimerLastCallWinsAcrossThreads) {
     });
   }
   go = true;
-  run_until(loop, [] { return false; }, 0.05);  // the loop runs the re-armings meanwhile
+  run_until(
+      loop, [] { return false; }, 0.05);  // the loop runs the re-armings meanwhile
   for (auto& t : threads) t.join();
   std::thread([&] { hb.pause(); }).join();  // the last call
   loop.poll(0);
   const uint64_t at = beats.load();
-  EXPECT_FALSE(run_until(loop, [&] { return beats.load() != at; }, 0.2));
+  EXPECT_FALSE(run_until(
+      loop, [&] { return beats.load() != at; }, 0.2));
   std::thread([&] { hb.trigger(); }).join();
   EXPECT_TRUE(hb.triggered());
   const auto t0 = Clock::now();
-  ASSERT_TRUE(run_until(loop, [&] { return beats.load() == at + 1; }, 2));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return beats.load() == at + 1; }, 2));
   EXPECT_GE(Clock::now() - t0, 25ms) << "the first beat must come one interval after trigger";
 }
 
@@ -547,10 +556,10 @@ TEST(RoomsFileAttack, CrlfBomCommentsAndCanonicalIds) {
   EXPECT_EQ(rooms->size(), 2u);
 }
 
-// Was a defect (found by this file; fixed in 272f923) (rooms.h: read_rooms_file gives "nullopt with *error = ... 'FILE: why' when the file
-// cannot be read"): a directory is read as an empty rooms file -- has_value() is true, error
-// empty. (The CLI checks for a directory itself, see DanmakuCliAttack below, so only callers of
-// the library function are affected.)
+// Was a defect (found by this file; fixed in 272f923) (rooms.h: read_rooms_file gives "nullopt with
+// *error = ... 'FILE: why' when the file cannot be read"): a directory is read as an empty rooms
+// file -- has_value() is true, error empty. (The CLI checks for a directory itself, see
+// DanmakuCliAttack below, so only callers of the library function are affected.)
 TEST(RoomsFileAttack, ADirectoryIsAnErrorNamingIt) {
   const std::string dir = temp_path("dir");
   ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
@@ -585,9 +594,9 @@ TEST(RoomsFileAttack, TenMegabyteFileIsReadQuickly) {
   std::remove(path.c_str());
 }
 
-// Was a defect (found by this file; fixed in 272f923) (robustness, not a broken header promise): a rooms file holding one 10 MB line of
-// garbage is rejected (good, naming FILE:1), but the error quotes the whole line: a 10 MB
-// "usage error" on stderr (error.size() == 10485946).
+// Was a defect (found by this file; fixed in 272f923) (robustness, not a broken header promise): a
+// rooms file holding one 10 MB line of garbage is rejected (good, naming FILE:1), but the error
+// quotes the whole line: a 10 MB "usage error" on stderr (error.size() == 10485946).
 TEST(RoomsFileAttack, TenMegabyteGarbageLineGivesAShortError) {
   const std::string garbage = write_file("garbage", std::string(10 << 20, 'x'));
   std::string error;
@@ -599,9 +608,9 @@ TEST(RoomsFileAttack, TenMegabyteGarbageLineGivesAShortError) {
 
 TEST(ShardAttack, ParseEdgesAndTheDocumentedHash) {
   std::string error;
-  for (const char* bad : {"0/3", "4/3", "1/0", "0/0", "1/1000001", "-1/2", "1/-2", "1/", "/2", "1",
-                          "1/2/3", "a/b", " 1/2", "1/2 ", "1/18446744073709551617",
-                          "4294967297/4294967297", ""}) {
+  for (const char* bad :
+       {"0/3", "4/3", "1/0", "0/0", "1/1000001", "-1/2", "1/-2", "1/", "/2", "1", "1/2/3", "a/b",
+        " 1/2", "1/2 ", "1/18446744073709551617", "4294967297/4294967297", ""}) {
     EXPECT_FALSE(danmaku::Shard::parse(bad, &error).has_value()) << "accepted '" << bad << "'";
   }
   auto s = danmaku::Shard::parse("1000000/1000000", &error);
@@ -626,11 +635,13 @@ TEST(ShardAttack, ShardsPartitionTheRoomsFile) {
   const std::string path = write_file("shards", file_text);
   std::multiset<std::string> seen;
   for (int i = 1; i <= 3; ++i) {
-    auto r = danmaku::parse_options({"--rooms-file=" + path, "--shard=" + std::to_string(i) + "/3"});
+    auto r =
+        danmaku::parse_options({"--rooms-file=" + path, "--shard=" + std::to_string(i) + "/3"});
     if (!r.options) continue;  // a shard may be empty; a usage error then is fine
     for (const auto& id : r.options->rooms) seen.insert(id);
     EXPECT_EQ(r.options->rooms_given, 300u);
-    for (const auto& id : r.options->rooms) EXPECT_EQ(danmaku::shard_of(id, 3), static_cast<uint32_t>(i));
+    for (const auto& id : r.options->rooms)
+      EXPECT_EQ(danmaku::shard_of(id, 3), static_cast<uint32_t>(i));
   }
   EXPECT_EQ(seen.size(), 300u);
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 300u);
@@ -721,12 +732,13 @@ TEST(DanmakuCliAttack, SigtermWithAMuteRedisExitsWithinTheFlushTimeout) {
   ::close(fd);
 }
 
-// Was a defect (found by this file; fixed in 272f923) (end to end, from RedisStreamSink's ORDER promise; --redis-stream's usage text allows a
-// template without {rid}): every room into one stream, --redis-stream=all. Each room's seq must
-// still increase in the stream; they do not (see RedisAttack.TemplateWithout*). The
-// run also logs "stream all already holds ids at or above ... (the clock went back, or another
-// writer)": the sink's ids are per room, not per stream, so two rooms of one stream collide and
-// are rebased -- the documented "late, with a new id" exception becomes the normal case.
+// Was a defect (found by this file; fixed in 272f923) (end to end, from RedisStreamSink's ORDER
+// promise; --redis-stream's usage text allows a template without {rid}): every room into one
+// stream, --redis-stream=all. Each room's seq must still increase in the stream; they do not (see
+// RedisAttack.TemplateWithout*). The run also logs "stream all already holds ids at or above ...
+// (the clock went back, or another writer)": the sink's ids are per room, not per stream, so two
+// rooms of one stream collide and are rebased -- the documented "late, with a new id" exception
+// becomes the normal case.
 TEST(DanmakuCliAttack, DISABLED_OneStreamForAllRoomsKeepsEachRoomsOrder) {
   asyncore::testing::RedisServer redis;
   ASSERT_TRUE(redis.start()) << redis.error();
@@ -734,10 +746,10 @@ TEST(DanmakuCliAttack, DISABLED_OneStreamForAllRoomsKeepsEachRoomsOrder) {
   std::string text;
   for (int i = 0; i < kRooms; ++i) text += std::to_string(4000 + i) + "\n";
   const std::string file = write_file("onestream", text);
-  danmaku_test::CliProcess cli(danmaku_test::CliSpawn(cli_args(
-      {"--demo", "--rooms-file=" + file, "--demo-flood=" + std::to_string(kPer), "--output=none",
-       "--redis=127.0.0.1:" + std::to_string(redis.port()), "--redis-stream=all",
-       "--connect-rate=0", "--minloglevel=1", "--duration=60"})));
+  danmaku_test::CliProcess cli(danmaku_test::CliSpawn(
+      cli_args({"--demo", "--rooms-file=" + file, "--demo-flood=" + std::to_string(kPer),
+                "--output=none", "--redis=127.0.0.1:" + std::to_string(redis.port()),
+                "--redis-stream=all", "--connect-rate=0", "--minloglevel=1", "--duration=60"})));
   auto xlen = [&] {
     auto r = redis.command({"XLEN", "all"});
     return r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;

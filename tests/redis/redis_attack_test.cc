@@ -81,7 +81,8 @@ FlushResult flush_and_wait(Loop& loop, RedisStreamSink& sink, milliseconds timeo
     r.all = all;
     r.took = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
   });
-  run_until(loop, [&] { return r.called; }, timeout + slack);
+  run_until(
+      loop, [&] { return r.called; }, timeout + slack);
   return r;
 }
 
@@ -157,7 +158,8 @@ TEST(RedisAttack, FlushWhileRedisDownThenBackDuringTheFlushWritesEverythingOnce)
   });
   // Redis comes back while the flush waits.
   ASSERT_TRUE(server.restart()) << server.error();
-  ASSERT_TRUE(run_until(loop, [&] { return called; }, seconds(25)));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return called; }, seconds(25)));
   EXPECT_TRUE(all);
   EXPECT_EQ(sink.written(), 300u);
   EXPECT_EQ(sink.backlog(), 0u);
@@ -222,7 +224,8 @@ TEST(RedisAttack, RefusedSelectIsFatalNamingTheServer) {
   RedisStreamSink sink(loop, o);
   sink.start();
   sink.add("1", chat(1, 0));
-  ASSERT_TRUE(run_until(loop, [&] { return !sink.failure().empty(); }, seconds(10)));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return !sink.failure().empty(); }, seconds(10)));
   EXPECT_NE(sink.failure().find(server.host_port()), std::string::npos) << sink.failure();
   const FlushResult r = flush_and_wait(loop, sink, seconds(30));
   ASSERT_TRUE(r.called);
@@ -277,11 +280,12 @@ TEST(RedisAttack, DestroyedWithADrainQueuedFromAnotherThread) {
 
 // ---------------------------------------------------------------- stream names and ids
 
-// Was a defect (found by this file; fixed in 272f923: one id generator per stream key) (RedisStreamSink ORDER: "writes of one stream leave in add() order"; REDIS.md "every
-// message once, in order, per stream"): with a stream template without {rid} (all rooms in one
-// stream), 10 rooms x 300 messages added before the connection is up land in the stream in
-// chunks whose order is neither add() order nor even each room's own order, e.g. (ATTACK_DUMP=1
-// prints the runs): [0-0..0-158] [8-158..8-299] [1-0..1-299] ... [8-0..8-157] ... [0-159..0-299]
+// Was a defect (found by this file; fixed in 272f923: one id generator per stream key)
+// (RedisStreamSink ORDER: "writes of one stream leave in add() order"; REDIS.md "every message
+// once, in order, per stream"): with a stream template without {rid} (all rooms in one stream), 10
+// rooms x 300 messages added before the connection is up land in the stream in chunks whose order
+// is neither add() order nor even each room's own order, e.g. (ATTACK_DUMP=1 prints the runs):
+// [0-0..0-158] [8-158..8-299] [1-0..1-299] ... [8-0..8-157] ... [0-159..0-299]
 // -- room 8's messages 158..299 are stored (with lower ids) before its messages 0..157.
 // Nothing is lost or doubled (3000 written, 0 duplicates, no XINFO).
 TEST(RedisAttack, TemplateWithoutRidEveryRoomInOneStreamOncePerRoomInOrder) {
@@ -318,9 +322,9 @@ TEST(RedisAttack, TemplateWithoutRidEveryRoomInOneStreamOncePerRoomInOrder) {
   check_per_room_order(entries, kRooms);
 }
 
-// Was a defect (found by this file; fixed in 272f923) (same promise): the same while connected, 5 messages per room at a time between loop
-// turns (what the CLI does): each room's order breaks in the shared stream, e.g.
-// "entry 335 is 0-165, want 0-85" (3 runs of 3).
+// Was a defect (found by this file; fixed in 272f923) (same promise): the same while connected, 5
+// messages per room at a time between loop turns (what the CLI does): each room's order breaks in
+// the shared stream, e.g. "entry 335 is 0-165, want 0-85" (3 runs of 3).
 TEST(RedisAttack, TemplateWithoutRidWhileConnectedPerRoomInOrder) {
   RedisServer server;
   ASSERT_TRUE(server.start()) << server.error();
@@ -356,11 +360,12 @@ void check_per_room_order(const std::vector<StreamEntry>& entries, int kRooms) {
   }
 }
 
-// Was a defect (found by this file; fixed in 272f923: one id generator per stream key) (RedisStreamSink ORDER promise: "writes of one stream leave in add() order"; "add()
-// gives each message its entry id when it queues it"): with a template without {rid}, messages
-// of several rooms added interleaved from ONE thread (room 0 #0, room 1 #0, ..., room 0 #1, ...)
-// land in the shared stream grouped by room (room 0 #0..#299, then room 1 ...), with ids in that
-// grouped order: the id is not given in add() order across rooms of one stream.
+// Was a defect (found by this file; fixed in 272f923: one id generator per stream key)
+// (RedisStreamSink ORDER promise: "writes of one stream leave in add() order"; "add() gives each
+// message its entry id when it queues it"): with a template without {rid}, messages of several
+// rooms added interleaved from ONE thread (room 0 #0, room 1 #0, ..., room 0 #1, ...) land in the
+// shared stream grouped by room (room 0 #0..#299, then room 1 ...), with ids in that grouped order:
+// the id is not given in add() order across rooms of one stream.
 TEST(RedisAttack, TemplateWithoutRidKeepsAddOrderAcrossRooms) {
   RedisServer server;
   ASSERT_TRUE(server.start()) << server.error();
@@ -382,8 +387,8 @@ TEST(RedisAttack, TemplateWithoutRidKeepsAddOrderAcrossRooms) {
   const auto entries = read_stream(server, "all-rooms");
   ASSERT_EQ(entries.size(), static_cast<size_t>(kRooms * kPer));
   for (size_t i = 0; i < entries.size(); ++i) {
-    ASSERT_EQ(entries[i].fields, fields_of(chat(static_cast<int>(i % kRooms),
-                                                static_cast<int>(i / kRooms))))
+    ASSERT_EQ(entries[i].fields,
+              fields_of(chat(static_cast<int>(i % kRooms), static_cast<int>(i / kRooms))))
         << "entry " << i << " (add() order)";
   }
   EXPECT_EQ(command_calls(server, "xinfo"), 0) << "rebased although only this sink writes";
@@ -461,11 +466,13 @@ TEST(RedisAttack, StreamAtTheLastPossibleIdDoesNotSpinAndOtherStreamsFlow) {
     sink.add("1", chat(1, n));
     sink.add("2", chat(2, n));
   }
-  ASSERT_TRUE(run_until(loop, [&] { return sink.written() >= 5; }, seconds(10)))
+  ASSERT_TRUE(run_until(
+      loop, [&] { return sink.written() >= 5; }, seconds(10)))
       << "room 2's stream is blocked by room 1's";
   const long long xinfo_before = command_calls(server, "xinfo");
   const long long xadd_before = command_calls(server, "xadd");
-  run_until(loop, [] { return false; }, seconds(1));  // a second of the sink's own activity
+  run_until(
+      loop, [] { return false; }, seconds(1));  // a second of the sink's own activity
   const long long xinfo = command_calls(server, "xinfo") - xinfo_before;
   const long long xadd = command_calls(server, "xadd") - xadd_before;
   EXPECT_LT(xinfo + xadd, 100) << "the sink hammers Redis: " << xinfo << " XINFO and " << xadd
@@ -496,11 +503,14 @@ TEST(RedisAttack, PausedRedisMakesAddWaitNotDrop) {
     for (int n = 0; n < 1000; ++n) sink.add("1", chat(1, n));
     done = true;
   });
-  ASSERT_TRUE(run_until(loop, [&] { return sink.backlog() >= 100; }, seconds(5)));
-  const bool finished_early = run_until(loop, [&] { return done.load(); }, milliseconds(500));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return sink.backlog() >= 100; }, seconds(5)));
+  const bool finished_early = run_until(
+      loop, [&] { return done.load(); }, milliseconds(500));
   EXPECT_FALSE(finished_early) << "add() did not wait for a Redis that is behind";
   EXPECT_LE(sink.backlog(), 200u);
-  ASSERT_TRUE(run_until(loop, [&] { return done.load() && sink.written() == 1000; }, seconds(15)));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return done.load() && sink.written() == 1000; }, seconds(15)));
   producer.join();
   EXPECT_EQ(sink.dropped(), 0u);
   const auto entries = read_stream(server, "douyu:1");
@@ -526,11 +536,13 @@ TEST(RedisAttack, StopWaitingReleasesABlockedProducer) {
     for (int n = 0; n < 1000; ++n) sink.add("1", chat(1, n));
     done = true;
   });
-  ASSERT_TRUE(run_until(loop, [&] { return sink.backlog() >= 100; }, seconds(5)));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return sink.backlog() >= 100; }, seconds(5)));
   EXPECT_FALSE(done.load());
   const auto t0 = Clock::now();
   std::thread([&] { sink.stop_waiting(); }).join();
-  ASSERT_TRUE(run_until(loop, [&] { return done.load(); }, seconds(3)))
+  ASSERT_TRUE(run_until(
+      loop, [&] { return done.load(); }, seconds(3)))
       << "stop_waiting() did not release the producer";
   EXPECT_LT(Clock::now() - t0, seconds(1));
   producer.join();
@@ -559,7 +571,8 @@ TEST(RedisAttack, RedisClosingEveryConnectionAtOnceLosesAndDoublesNothing) {
       loop.poll(0);  // some in flight
       RedisReplyPtr r = server.command({"CLIENT", "KILL", "TYPE", "normal"});
       if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0) ++kills;
-      ASSERT_TRUE(run_until(loop, [&] { return sink.connected(); }, seconds(10)));
+      ASSERT_TRUE(run_until(
+          loop, [&] { return sink.connected(); }, seconds(10)));
     }
   }
   const FlushResult r = flush_and_wait(loop, sink, seconds(20));

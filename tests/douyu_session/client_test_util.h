@@ -2,6 +2,8 @@
 // a client delivers, and client options pointed at a simulator on loopback.
 #pragma once
 
+#include <dirent.h>
+
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -68,6 +70,16 @@ inline DouyuClientOptions options_for_port(uint16_t port, std::string room = "99
 
 inline DouyuClientOptions options_for(const DouyuServer& server, std::string room = "9999") {
   return options_for_port(server.address().port(), std::move(room));
+}
+
+// Threads of this process (the entries of /proc/self/task).
+inline size_t thread_count() {
+  size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/task")) {
+    while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
+    ::closedir(d);
+  }
+  return n;
 }
 
 // True when `seqs` is exactly 1..n in order (no loss, no duplicate, no reordering).

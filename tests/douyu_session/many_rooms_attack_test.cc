@@ -5,7 +5,6 @@
 // threads, the rooms file and --shard at their edges, and the CLI's signals while rooms start or
 // Redis does not answer. Loopback only; every wait has a deadline.
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -39,15 +38,6 @@ namespace asyncore::douyu::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-size_t thread_count() {
-  size_t n = 0;
-  if (DIR* d = ::opendir("/proc/self/task")) {
-    while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
-    ::closedir(d);
-  }
-  return n;
-}
 
 std::shared_ptr<DouyuServer> simulator(Loop& loop, SimulatorOptions options) {
   return make_dispatcher<DouyuServer>(loop, Address::ipv4_loopback(0), options);

@@ -4,7 +4,6 @@
 // The idle-room memory figure of docs/DOUYU_CLIENT.md is DISABLED_IdleRoomMemory (run by hand).
 #include "douyu/worker_pool.h"
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -22,16 +21,6 @@ namespace asyncore::douyu::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Threads of this process (the entries of /proc/self/task).
-size_t thread_count() {
-  size_t n = 0;
-  if (DIR* d = ::opendir("/proc/self/task")) {
-    while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
-    ::closedir(d);
-  }
-  return n;
-}
 
 // VmRSS of this process, in KiB.
 long rss_kib() {

@@ -4,11 +4,11 @@
 //
 // The simulator (douyu_server --flood=N) builds every frame as it goes, through its event loop:
 // it burns a whole core and caps every contender. This one builds a ring of R frames ONCE, before
-// accepting — the simulator's own room stream (douyu/room_stream.h: SyntheticRoom's realistic
-// mix without the session types, `seq@=1..R` spliced in; the same bytes the simulator sends for
-// its first R messages, ~280 B per frame) — into one contiguous buffer, then sends N of them per
-// connection by walking the ring (wrapping) with sendmsg() calls of ~--chunk bytes (iovecs into
-// the ring, ending on frame boundaries) on a blocking socket: no per-message work at all.
+// accepting — the simulator's own room stream (douyu/simulator/room_stream.h: SyntheticRoom's
+// realistic mix without the session types, `seq@=1..R` spliced in; the same bytes the simulator
+// sends for its first R messages, ~280 B per frame) — into one contiguous buffer, then sends N of
+// them per connection by walking the ring (wrapping) with sendmsg() calls of ~--chunk bytes (iovecs
+// into the ring, ending on frame boundaries) on a blocking socket: no per-message work at all.
 //
 // Session, per connection (one after another; --once: exit after the first):
 //   loginreq/roomid@=R/      → loginres as the simulator answers it (userid, roomgroup, pg, ...)
@@ -44,8 +44,8 @@
 #include <thread>
 #include <vector>
 
-#include "douyu/packet.h"
-#include "douyu/room_stream.h"
+#include "douyu/protocol/packet.h"
+#include "douyu/simulator/room_stream.h"
 
 namespace {
 

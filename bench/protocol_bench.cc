@@ -1,5 +1,5 @@
-// Douyu wire protocol micro benchmarks on a realistic synthetic room (douyu/synthetic.h): chat
-// with CJK/emoji text, enters, gift combos, broadcasts, nested ranking lists. Reports MB/s
+// Douyu wire protocol micro benchmarks on a realistic synthetic room (douyu/simulator/synthetic.h):
+// chat with CJK/emoji text, enters, gift combos, broadcasts, nested ranking lists. Reports MB/s
 // (bytes of frames or bodies) and messages/s (items). Results: docs/PROTOCOL_IMPL.md.
 //
 //   build-proto/bin/bench_protocol --benchmark_min_time=1
@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "douyu/frame_decoder.h"
-#include "douyu/json.h"
-#include "douyu/message.h"
-#include "douyu/stt.h"
-#include "douyu/synthetic.h"
-#include "douyu/typed_fields.h"
-#include "douyu/typed_messages.h"
+#include "douyu/protocol/frame_decoder.h"
+#include "douyu/protocol/json.h"
+#include "douyu/protocol/message.h"
+#include "douyu/protocol/stt.h"
+#include "douyu/protocol/typed_fields.h"
+#include "douyu/protocol/typed_messages.h"
+#include "douyu/simulator/synthetic.h"
 #include "tests/douyu/json_reference.h"
 
 namespace asyncore::douyu {

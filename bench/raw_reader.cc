@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-#include "douyu/requests.h"
+#include "douyu/protocol/requests.h"
 
 namespace {
 

@@ -30,8 +30,8 @@
 
 #include "client/buffered_dispatcher.h"
 #include "core/loop.h"
-#include "douyu/douyu_client.h"
-#include "douyu/requests.h"
+#include "douyu/client/douyu_client.h"
+#include "douyu/protocol/requests.h"
 
 namespace {
 

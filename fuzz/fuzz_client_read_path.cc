@@ -19,11 +19,11 @@
 #include <string_view>
 #include <vector>
 
-#include "douyu/frame_decoder.h"
-#include "douyu/handler.h"
-#include "douyu/message.h"
-#include "douyu/stt_value.h"
-#include "douyu/typed_messages.h"
+#include "douyu/client/handler.h"
+#include "douyu/protocol/frame_decoder.h"
+#include "douyu/protocol/message.h"
+#include "douyu/protocol/stt_value.h"
+#include "douyu/protocol/typed_messages.h"
 #include "fuzz/fuzz_check.h"
 #include "samples/danmaku/format.h"
 #include "tests/douyu/json_validator.h"

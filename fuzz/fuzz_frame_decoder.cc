@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "douyu/frame_decoder.h"
+#include "douyu/protocol/frame_decoder.h"
 #include "fuzz/fuzz_check.h"
 
 using namespace asyncore::douyu;

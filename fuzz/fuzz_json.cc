@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "douyu/json.h"
-#include "douyu/message.h"
+#include "douyu/protocol/json.h"
+#include "douyu/protocol/message.h"
 #include "fuzz/fuzz_check.h"
 #include "tests/douyu/json_validator.h"
 

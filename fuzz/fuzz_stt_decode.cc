@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "douyu/message.h"
-#include "douyu/stt.h"
+#include "douyu/protocol/message.h"
+#include "douyu/protocol/stt.h"
 #include "fuzz/fuzz_check.h"
 
 using namespace asyncore::douyu;

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "douyu/json.h"
-#include "douyu/stt_value.h"
+#include "douyu/protocol/json.h"
+#include "douyu/protocol/stt_value.h"
 #include "fuzz/fuzz_check.h"
 #include "tests/douyu/json_validator.h"
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/loop.h"
-#include "douyu/backoff.h"
+#include "douyu/client/backoff.h"
 #include "redis/redis_errors.h"
 #include "redis/stream_id.h"
 

@@ -1,19 +1,20 @@
-// douyu_server — the Douyu barrage server simulator (douyu/douyu_server.h) as a program: point
-// douyu_danmaku (or any Douyu client) at it instead of the real, long-dead endpoint.
+// douyu_server — the Douyu barrage server simulator (douyu/simulator/douyu_server.h) as a program:
+// point douyu_danmaku (or any Douyu client) at it instead of the real, long-dead endpoint.
 //
 //   douyu_server [--host 127.0.0.1] [--port 0] [--rate 20 | --flood N | --replay FILE]
 //                [--drop-after N] [--malformed-after N] [--silent] [--seed 1]
 //                [--transport tcp|ws|wss [--cert-file PEM --key-file PEM]]
 //
-// --transport: what the connections speak (douyu/transport.h): tcp (default, the frames on the
-// socket), ws (WebSocket, frames in binary messages) or wss (WebSocket over TLS; --cert-file and
+// --transport: what the connections speak (douyu/client/transport.h): tcp (default, the frames on
+// the socket), ws (WebSocket, frames in binary messages) or wss (WebSocket over TLS; --cert-file
+// and
 // --key-file are then required, and refused for tcp/ws).
 //
 // Prints "listening on HOST:PORT" as its first line on stdout, then "url SCHEME://HOST:PORT/"
 // (e.g. "url wss://127.0.0.1:40123/"), both flushed, so a test or script can read the port of
 // --port 0; every client request is logged to stderr (glog). Stops cleanly on SIGINT/SIGTERM and
 // prints the session counters.
-#include "douyu/douyu_server.h"
+#include "douyu/simulator/douyu_server.h"
 
 #include <gflags/gflags.h>
 #include <glog/logging.h>

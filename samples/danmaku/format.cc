@@ -2,8 +2,8 @@
 
 #include <unordered_set>
 
-#include "douyu/json.h"
-#include "douyu/typed_messages.h"
+#include "douyu/protocol/json.h"
+#include "douyu/protocol/typed_messages.h"
 
 namespace danmaku {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "douyu/message.h"
+#include "douyu/protocol/message.h"
 
 namespace danmaku {
 

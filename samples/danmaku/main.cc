@@ -34,10 +34,10 @@
 #include <vector>
 
 #include "core/loop.h"
-#include "douyu/connect_pacer.h"
-#include "douyu/douyu_client.h"
-#include "douyu/douyu_server.h"
-#include "douyu/worker_pool.h"
+#include "douyu/client/connect_pacer.h"
+#include "douyu/client/douyu_client.h"
+#include "douyu/client/worker_pool.h"
+#include "douyu/simulator/douyu_server.h"
 #include "redis/redis_stream_sink.h"
 #include "samples/danmaku/demo_certificate.h"
 #include "samples/danmaku/format.h"

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "douyu/room_id.h"
+#include "douyu/protocol/room_id.h"
 #include "samples/flags.h"
 
 // Descriptions are for gflags' registry; the help users read is usage() below.

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "douyu/endpoint.h"
+#include "douyu/protocol/endpoint.h"
 #include "redis/redis_target.h"
 #include "samples/danmaku/rooms.h"
 

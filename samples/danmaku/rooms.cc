@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "douyu/room_id.h"
+#include "douyu/protocol/room_id.h"
 
 namespace danmaku {
 

@@ -1,10 +1,10 @@
 // rooms.h — which rooms a run follows: the --rooms-file format, and --shard's stable hash.
 //
 // ROOMS FILE: one room per line, a numeric id or a room page URL (what --room accepts, see
-// douyu/room_id.h). Blank lines are ignored, and so is a comment: '#' at the start of a line or
-// after a space or tab, to the end of the line (a '#' inside a URL, "douyu.com/9999#top", is
-// part of it). Spaces around an entry, a Windows CR and a UTF-8 BOM are ignored. An entry that is
-// not a room is an error naming the file and line.
+// douyu/protocol/room_id.h). Blank lines are ignored, and so is a comment: '#' at the start of a
+// line or after a space or tab, to the end of the line (a '#' inside a URL, "douyu.com/9999#top",
+// is part of it). Spaces around an entry, a Windows CR and a UTF-8 BOM are ignored. An entry that
+// is not a room is an error naming the file and line.
 //
 // SHARDS: --shard=I/N keeps the rooms whose shard_of(id, N) is I. The hash is FNV-1a (64 bit)
 // of the canonical decimal id ("007" is "7"), and shard_of is hash % N + 1: stable across

@@ -1,5 +1,5 @@
-// parse_endpoint (douyu/endpoint.h): every accepted form, every refusal, and printing.
-#include "douyu/endpoint.h"
+// parse_endpoint (douyu/protocol/endpoint.h): every accepted form, every refusal, and printing.
+#include "douyu/protocol/endpoint.h"
 
 #include <gtest/gtest.h>
 

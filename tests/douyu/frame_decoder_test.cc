@@ -1,11 +1,11 @@
-#include "douyu/frame_decoder.h"
+#include "douyu/protocol/frame_decoder.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "douyu/synthetic.h"
+#include "douyu/simulator/synthetic.h"
 #include "tests/douyu/test_util.h"
 
 namespace asyncore::douyu {

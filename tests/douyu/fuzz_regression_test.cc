@@ -4,11 +4,11 @@
 #include <string>
 #include <vector>
 
-#include "douyu/frame_decoder.h"
-#include "douyu/json.h"
-#include "douyu/message.h"
-#include "douyu/stt.h"
-#include "douyu/stt_value.h"
+#include "douyu/protocol/frame_decoder.h"
+#include "douyu/protocol/json.h"
+#include "douyu/protocol/message.h"
+#include "douyu/protocol/stt.h"
+#include "douyu/protocol/stt_value.h"
 #include "tests/douyu/json_validator.h"
 
 namespace asyncore::douyu {

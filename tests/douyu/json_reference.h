@@ -1,5 +1,5 @@
-// The byte-by-byte JSON encoder douyu/json.cc had before its fast path (issue #13): kept as the
-// reference the fast encoder must match byte for byte (tests/douyu/json_test.cc) and as the
+// The byte-by-byte JSON encoder douyu/protocol/json.cc had before its fast path (issue #13): kept
+// as the reference the fast encoder must match byte for byte (tests/douyu/json_test.cc) and as the
 // "before" of bench/protocol_bench.cc. Uses only the careful per-sequence helpers of json.h.
 #pragma once
 
@@ -11,8 +11,8 @@
 #include <unordered_set>
 #include <utility>
 
-#include "douyu/json.h"
-#include "douyu/message.h"
+#include "douyu/protocol/json.h"
+#include "douyu/protocol/message.h"
 
 namespace asyncore::douyu::reference {
 

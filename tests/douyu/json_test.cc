@@ -1,12 +1,12 @@
-#include "douyu/json.h"
+#include "douyu/protocol/json.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "douyu/stt.h"
-#include "douyu/synthetic.h"
+#include "douyu/protocol/stt.h"
+#include "douyu/simulator/synthetic.h"
 #include "tests/douyu/json_reference.h"
 #include "tests/douyu/json_validator.h"
 #include "tests/douyu/test_util.h"

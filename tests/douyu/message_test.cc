@@ -1,4 +1,4 @@
-#include "douyu/message.h"
+#include "douyu/protocol/message.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "douyu/frame_batch.h"
+#include "douyu/protocol/frame_batch.h"
 
 namespace asyncore::douyu {
 namespace {

@@ -1,4 +1,4 @@
-#include "douyu/packet.h"
+#include "douyu/protocol/packet.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "douyu/requests.h"
+#include "douyu/protocol/requests.h"
 
 #include <gtest/gtest.h>
 
-#include "douyu/message.h"
+#include "douyu/protocol/message.h"
 #include "tests/douyu/test_util.h"
 
 namespace asyncore::douyu {

@@ -1,5 +1,6 @@
-// parse_room_id (douyu/room_id.h): numbers, room page URLs, and the refusals people will hit.
-#include "douyu/room_id.h"
+// parse_room_id (douyu/protocol/room_id.h): numbers, room page URLs, and the refusals people will
+// hit.
+#include "douyu/protocol/room_id.h"
 
 #include <gtest/gtest.h>
 

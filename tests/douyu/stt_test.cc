@@ -1,4 +1,4 @@
-#include "douyu/stt.h"
+#include "douyu/protocol/stt.h"
 
 #include <gtest/gtest.h>
 

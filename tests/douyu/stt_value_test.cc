@@ -1,11 +1,11 @@
-#include "douyu/stt_value.h"
+#include "douyu/protocol/stt_value.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "douyu/message.h"
-#include "douyu/stt.h"
+#include "douyu/protocol/message.h"
+#include "douyu/protocol/stt.h"
 #include "tests/douyu/test_util.h"
 
 namespace asyncore::douyu {

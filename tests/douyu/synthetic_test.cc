@@ -1,13 +1,13 @@
-#include "douyu/synthetic.h"
+#include "douyu/simulator/synthetic.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 
-#include "douyu/frame_decoder.h"
-#include "douyu/json.h"
-#include "douyu/typed_messages.h"
+#include "douyu/protocol/frame_decoder.h"
+#include "douyu/protocol/json.h"
+#include "douyu/protocol/typed_messages.h"
 #include "tests/douyu/json_validator.h"
 
 namespace asyncore::douyu {

@@ -1,7 +1,7 @@
 // The one-pass typed views (typed_fields.h) against a reference written the old way — one
 // Message::get_or / get_int_or per member — on synthetic rooms and on random messages full of
 // repeated keys, near-miss keys, escapes and odd numbers.
-#include "douyu/typed_fields.h"
+#include "douyu/protocol/typed_fields.h"
 
 #include <gtest/gtest.h>
 
@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "douyu/stt.h"
-#include "douyu/synthetic.h"
-#include "douyu/typed_messages.h"
+#include "douyu/protocol/stt.h"
+#include "douyu/protocol/typed_messages.h"
+#include "douyu/simulator/synthetic.h"
 
 namespace asyncore::douyu {
 namespace {

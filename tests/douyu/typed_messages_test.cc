@@ -1,11 +1,11 @@
-#include "douyu/typed_messages.h"
+#include "douyu/protocol/typed_messages.h"
 
 #include <gtest/gtest.h>
 
 #include <deque>
 #include <string>
 
-#include "douyu/synthetic.h"
+#include "douyu/simulator/synthetic.h"
 
 namespace asyncore::douyu {
 namespace {

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "douyu/douyu_client.h"
-#include "douyu/douyu_server.h"
+#include "douyu/client/douyu_client.h"
+#include "douyu/simulator/douyu_server.h"
 #include "tests/core/test_util.h"
 
 namespace asyncore::douyu::test {

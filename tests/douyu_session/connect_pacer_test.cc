@@ -1,7 +1,7 @@
-// ConnectPacer (douyu/connect_pacer.h): connection attempts of many clients spaced 1/rate apart,
-// in order, a dead waiter's slot passed on; and DouyuClients sharing one, whose reconnects after
-// every connection drops at once (a "network blip") come paced, not in a burst.
-#include "douyu/connect_pacer.h"
+// ConnectPacer (douyu/client/connect_pacer.h): connection attempts of many clients spaced 1/rate
+// apart, in order, a dead waiter's slot passed on; and DouyuClients sharing one, whose reconnects
+// after every connection drops at once (a "network blip") come paced, not in a burst.
+#include "douyu/client/connect_pacer.h"
 
 #include <gtest/gtest.h>
 

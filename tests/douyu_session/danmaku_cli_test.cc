@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "douyu/douyu_server.h"
-#include "douyu/message.h"
+#include "douyu/protocol/message.h"
+#include "douyu/simulator/douyu_server.h"
 #include "samples/danmaku/format.h"
 #include "samples/danmaku/output.h"
 #include "tests/client/client_test_util.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "douyu/endpoint.h"
+#include "douyu/protocol/endpoint.h"
 #include "samples/danmaku/options.h"
 
 namespace {

@@ -1,6 +1,7 @@
-// douyu_client_attack_test.cc — adversarial tests against the promises of douyu/douyu_client.h,
-// douyu/message_worker.h, douyu/heartbeat_thread.h, core/loop.h, core/dispatcher.h and
-// docs/DOUYU_CLIENT.md, written from the headers only (black box).
+// douyu_client_attack_test.cc — adversarial tests against the promises of
+// douyu/client/douyu_client.h, douyu/client/message_worker.h, douyu/client/heartbeat_thread.h,
+// core/loop.h, core/dispatcher.h and docs/DOUYU_CLIENT.md, written from the headers only (black
+// box).
 //
 // Every scenario that could hang (join(), destruction) runs on its own thread with a deadline:
 // on a hang the test FAILS and the stuck thread is left behind (it owns everything it uses).
@@ -29,8 +30,8 @@
 
 #include "core/dispatcher.h"
 #include "core/loop.h"
-#include "douyu/douyu_client.h"
-#include "douyu/douyu_server.h"
+#include "douyu/client/douyu_client.h"
+#include "douyu/simulator/douyu_server.h"
 #include "tests/core/test_util.h"
 #include "tests/douyu_session/client_test_util.h"
 #include "tests/douyu_session/raw_server.h"

@@ -25,9 +25,9 @@
 #include <vector>
 
 #include "core/dispatcher.h"
-#include "douyu/douyu_client.h"
-#include "douyu/json.h"
-#include "douyu/packet.h"
+#include "douyu/client/douyu_client.h"
+#include "douyu/protocol/json.h"
+#include "douyu/protocol/packet.h"
 #include "tests/core/nxdomain_responder.h"
 #include "tests/douyu_session/client_test_util.h"
 #include "tests/douyu_session/raw_server.h"

@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "douyu/douyu_client.h"
-#include "douyu/douyu_server.h"
+#include "douyu/client/douyu_client.h"
+#include "douyu/simulator/douyu_server.h"
 #include "tests/douyu_session/client_test_util.h"
 #include "tests/douyu_session/raw_server.h"
 

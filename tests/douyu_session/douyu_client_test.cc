@@ -1,13 +1,13 @@
 // DouyuClient against the DouyuServer simulator on loopback: the session, the queues and threads,
 // reconnect, back-pressure, and every way to stop.
-#include "douyu/douyu_client.h"
+#include "douyu/client/douyu_client.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
-#include "douyu/requests.h"
+#include "douyu/protocol/requests.h"
 #include "tests/douyu_session/client_test_util.h"
 
 namespace asyncore::douyu::test {

@@ -4,7 +4,7 @@
 // run_until() alternates one loop turn with draining that socket until a predicate holds or a
 // deadline passes — no sleeps as synchronisation. One test uses a blocking client on a
 // std::thread (the shape of a real client) and measures flood throughput.
-#include "douyu/douyu_server.h"
+#include "douyu/simulator/douyu_server.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -30,10 +30,10 @@
 #include <vector>
 
 #include "core/loop.h"
-#include "douyu/frame_decoder.h"
-#include "douyu/message.h"
-#include "douyu/packet.h"
-#include "douyu/requests.h"
+#include "douyu/protocol/frame_decoder.h"
+#include "douyu/protocol/message.h"
+#include "douyu/protocol/packet.h"
+#include "douyu/protocol/requests.h"
 
 namespace asyncore::douyu {
 namespace {

@@ -1,4 +1,4 @@
-// DouyuClient over every transport (douyu/transport.h): tcp://, ws:// and wss:// against the
+// DouyuClient over every transport (douyu/client/transport.h): tcp://, ws:// and wss:// against the
 // simulator serving the same transport. The session, exactly-once delivery of a flood, reconnect
 // after a drop, back-pressure, dead-connection detection and logout behave the same over each;
 // a TLS or upgrade failure is a connection failure like any other, named with the URL and the
@@ -9,9 +9,9 @@
 #include <string>
 #include <thread>
 
-#include "douyu/douyu_client.h"
-#include "douyu/douyu_server.h"
-#include "douyu/transport.h"
+#include "douyu/client/douyu_client.h"
+#include "douyu/client/transport.h"
+#include "douyu/simulator/douyu_server.h"
 #include "tests/core/test_certificate.h"
 #include "tests/douyu_session/client_test_util.h"
 

@@ -1,9 +1,10 @@
-// The "many rooms" components attacked from their headers' promises alone (douyu/worker_pool.h,
-// douyu/douyu_client.h, douyu/message_worker.h, douyu/heartbeat_timer.h, samples/danmaku/rooms.h
-// and options.h, the douyu_danmaku CLI): lifetime where the pool, its lanes and the clients meet,
-// order and back-pressure when rooms share a lane, the loop-timer heartbeat driven from other
-// threads, the rooms file and --shard at their edges, and the CLI's signals while rooms start or
-// Redis does not answer. Loopback only; every wait has a deadline.
+// The "many rooms" components attacked from their headers' promises alone
+// (douyu/client/worker_pool.h, douyu/client/douyu_client.h, douyu/client/message_worker.h,
+// douyu/client/heartbeat_timer.h, samples/danmaku/rooms.h and options.h, the douyu_danmaku CLI):
+// lifetime where the pool, its lanes and the clients meet, order and back-pressure when rooms share
+// a lane, the loop-timer heartbeat driven from other threads, the rooms file and --shard at their
+// edges, and the CLI's signals while rooms start or Redis does not answer. Loopback only; every
+// wait has a deadline.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -26,8 +27,8 @@
 #include <thread>
 #include <vector>
 
-#include "douyu/heartbeat_timer.h"
-#include "douyu/worker_pool.h"
+#include "douyu/client/heartbeat_timer.h"
+#include "douyu/client/worker_pool.h"
 #include "samples/danmaku/options.h"
 #include "samples/danmaku/rooms.h"
 #include "tests/douyu_session/cli_process.h"

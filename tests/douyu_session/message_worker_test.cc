@@ -1,6 +1,6 @@
 // MessageWorker on its own: the pause/drain handshake between the reading thread and the worker,
 // and the byte bound.
-#include "douyu/message_worker.h"
+#include "douyu/client/message_worker.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "douyu/frame_batch.h"
+#include "douyu/protocol/frame_batch.h"
 
 namespace asyncore::douyu::test {
 namespace {

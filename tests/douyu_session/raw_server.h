@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "core/dispatcher.h"
-#include "douyu/frame_decoder.h"
-#include "douyu/message.h"
-#include "douyu/packet.h"
+#include "douyu/protocol/frame_decoder.h"
+#include "douyu/protocol/message.h"
+#include "douyu/protocol/packet.h"
 #include "tests/douyu_session/client_test_util.h"
 
 namespace asyncore::douyu::test {

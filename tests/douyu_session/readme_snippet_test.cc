@@ -7,7 +7,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "douyu/douyu_client.h"  // first: the snippet's own #includes are then no-ops
+#include "douyu/client/douyu_client.h"  // first: the snippet's own #includes are then no-ops
 #include "tests/douyu_session/client_test_util.h"
 
 namespace snippet {
@@ -16,7 +16,7 @@ namespace snippet {
 
 #include <iostream>
 
-#include "douyu/douyu_client.h"
+#include "douyu/client/douyu_client.h"
 using namespace asyncore::douyu;
 
 struct Printer : DouyuHandler {  // runs on the client's worker thread

@@ -1,5 +1,5 @@
 // Attacks on the transport stack where its pieces meet (core/layer.h, core/dispatcher.h,
-// core/tls.h, client/websocket.h, douyu/transport.h, docs/TLS.md, docs/WEBSOCKET.md): a
+// core/tls.h, client/websocket.h, douyu/client/transport.h, docs/TLS.md, docs/WEBSOCKET.md): a
 // Dispatcher with a WebSocketLayer, over plain TCP and over TLS, against raw loopback peers that
 // misbehave on purpose; DouyuClient over ws:// and wss://; the simulator serving ws. Black-box:
 // every expectation is a documented promise. Waits are conditions with a deadline (run_until);
@@ -25,10 +25,10 @@
 #include "core/dispatcher.h"
 #include "core/exception_text.h"
 #include "core/tls.h"
-#include "douyu/douyu_client.h"
-#include "douyu/douyu_server.h"
-#include "douyu/packet.h"
-#include "douyu/transport.h"
+#include "douyu/client/douyu_client.h"
+#include "douyu/client/transport.h"
+#include "douyu/protocol/packet.h"
+#include "douyu/simulator/douyu_server.h"
 #include "tests/client/websocket_test_util.h"
 #include "tests/core/test_certificate.h"
 #include "tests/douyu_session/client_test_util.h"

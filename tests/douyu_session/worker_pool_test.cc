@@ -2,7 +2,7 @@
 // simulator on loopback: no thread per client, exactly-once in-order delivery per room, one pool
 // thread per client, back-pressure, every way to stop, join and destroy, the loop-timer heartbeat.
 // The idle-room memory figure of docs/DOUYU_CLIENT.md is DISABLED_IdleRoomMemory (run by hand).
-#include "douyu/worker_pool.h"
+#include "douyu/client/worker_pool.h"
 
 #include <gtest/gtest.h>
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/loop.h"
-#include "douyu/message.h"
+#include "douyu/protocol/message.h"
 #include "redis/redis_stream_sink.h"
 #include "redis_server_fixture.h"
 

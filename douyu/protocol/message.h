@@ -1,0 +1,202 @@
+// Message: a decoded STT body — the ordered list of top-level (key, value) fields of one frame,
+// duplicates and wire order kept, with lookup helpers. Every message type decodes to a Message,
+// known or not; typed_messages.h gives named fields on top of it.
+//
+// Decoding is one pass over the body (stt_scan_fields) plus an in-place unescape of the few keys
+// and values that contain '@': the Message keeps offsets into its body, so a value that needs no
+// unescaping costs no allocation and no copy. It owns its body (one std::string + one vector of
+// offsets), except on the receive path, where the worker lends it a FrameBatch's memory
+// (borrow()): a copy of it always owns.
+//
+// Views returned (string_view) point into the Message's body: valid while it lives and is not
+// moved or reassigned (and, borrowed, while the lent memory is unchanged). Values are unescaped
+// once: a nested value is the text of its own level, ready for get_list()/get_map() or the
+// functions of stt_value.h.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "douyu/protocol/frame_decoder.h"
+#include "douyu/protocol/stt.h"
+#include "douyu/protocol/stt_value.h"
+
+namespace asyncore::douyu {
+
+class Message {
+ public:
+  struct Field {
+    std::string_view key;
+    std::string_view value;
+  };
+
+  Message() = default;
+  // Decodes `body` (STT text, without the frame's NUL). Never fails: odd input yields what is
+  // there (see stt_scan_fields).
+  explicit Message(std::string body) : body_(std::move(body)) { decode(); }
+  // A copy always owns its storage, also of a borrowing Message (see borrow()).
+  Message(const Message& other) { copy_from(other); }
+  Message& operator=(const Message& other) {
+    if (this != &other) copy_from(other);
+    return *this;
+  }
+  // A move keeps what the source had: its storage, or what it borrows.
+  Message(Message&& other) noexcept { move_from(other); }
+  Message& operator=(Message&& other) noexcept {
+    if (this != &other) move_from(other);
+    return *this;
+  }
+  ~Message() = default;
+  static Message from_frame(Frame&& frame) { return Message(std::move(frame.body)); }
+  static Message from_view(const FrameView& frame) { return Message(std::string(frame.body)); }
+  // Decodes a copy of a new body into this Message's storage (no allocation once its storage is
+  // large enough).
+  void assign(std::string_view body) {
+    body_.assign(body);
+    decode();
+  }
+  // The same, for a body already scanned: `fields` are stt_scan_fields(body)'s output (as a
+  // FrameBatch holds them); only the copy, the unescaping and the type remain to do.
+  void assign(std::string_view body, std::span<const RawField> fields) {
+    body_.assign(body);
+    slots_.assign(fields.begin(), fields.end());
+    own();
+    type_index_ = unescape_fields(body_.data(), slots_.data(), slots_.size());
+  }
+  // The receive path's zero-copy form: decodes a scanned body IN PLACE in memory this Message
+  // does not own (the worker's FrameBatch), unescaping `body` and updating `fields` there. The
+  // Message is then valid while that memory is unchanged (the worker delivers it before touching
+  // the batch again); copying it makes an owning Message.
+  void borrow(char* body, size_t size, std::span<RawField> fields) {
+    type_index_ = unescape_fields(body, fields.data(), fields.size());
+    data_ = body;
+    size_ = size;
+    fields_ = fields.data();
+    count_ = fields.size();
+  }
+
+  // type() of `body` without decoding it, when the body starts with a "type@=" field whose value
+  // needs no unescaping (every server message does); nullopt otherwise: decode to know.
+  static std::optional<std::string_view> peek_type(std::string_view body);
+
+  // The value of the first "type" field ("" when there is none).
+  std::string_view type() const {
+    return type_index_ < 0 ? std::string_view() : value(type_index_);
+  }
+
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  std::string_view key(size_t i) const {
+    return {data_ + fields_[i].key_begin, fields_[i].key_size};
+  }
+  std::string_view value(size_t i) const {
+    return {data_ + fields_[i].value_begin, fields_[i].value_size};
+  }
+  Field field(size_t i) const { return {key(i), value(i)}; }
+
+  // All fields in wire order, duplicates included: for (auto [k, v] : msg.fields()) ...
+  class FieldRange;
+  FieldRange fields() const;
+
+  // The value of the first field named `key`.
+  std::optional<std::string_view> get(std::string_view key) const;
+  std::string_view get_or(std::string_view key, std::string_view fallback = {}) const {
+    return get(key).value_or(fallback);
+  }
+  // The first value parsed as a whole decimal integer; nullopt if absent or not a number.
+  std::optional<int64_t> get_int(std::string_view key) const;
+  int64_t get_int_or(std::string_view key, int64_t fallback) const {
+    return get_int(key).value_or(fallback);
+  }
+  // Every value of `key`, in wire order (keys do repeat: servers send "rid" twice).
+  std::vector<std::string_view> get_all(std::string_view key) const;
+  bool has(std::string_view key) const { return get(key).has_value(); }
+
+  // On-demand nested decoding of a field (empty when absent). See stt_value.h.
+  SttValue::Map get_map(std::string_view key) const { return stt_decode_map(get_or(key)); }
+  SttValue::List get_list(std::string_view key) const { return stt_decode_list(get_or(key)); }
+  std::vector<SttValue::Map> get_map_list(std::string_view key) const {
+    return stt_decode_map_list(get_or(key));
+  }
+  SttValue get_value(std::string_view key, int max_depth = kDefaultMaxDepth) const {
+    return stt_decode_value(get_or(key), max_depth);
+  }
+
+  // Canonical STT text of the fields (escaped again). Equal to the wire body for well-formed
+  // input; bare items come back as "@=item/".
+  std::string encode() const;
+
+  // Heap and inline bytes this Message holds (body + one 20-byte RawField per field + the object):
+  // what a queue of them costs, for byte-bounded queues (a body of many empty fields costs far
+  // more than its wire size).
+  size_t memory_bytes() const {
+    return sizeof(Message) + body_.capacity() + slots_.capacity() * sizeof(RawField);
+  }
+
+ private:
+  void decode();  // fills slots_ and type_index_ from body_, unescaping in place
+  // The second half of decoding: `fields` scanned, `data` still escaped. Returns type()'s index.
+  static int unescape_fields(char* data, RawField* fields, size_t count);
+  // Points the accessors at body_ and slots_.
+  void own() {
+    data_ = body_.data();
+    size_ = body_.size();
+    fields_ = slots_.data();
+    count_ = slots_.size();
+  }
+  void copy_from(const Message& other);
+  void move_from(Message& other) noexcept;
+
+  std::string body_;  // the body, with escaped keys/values unescaped in place
+  // The scanner's offsets, sizes updated after unescaping (escape flags cleared).
+  std::vector<RawField> slots_;
+  // What the accessors read: body_ and slots_ (own()), or borrowed memory (borrow()).
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+  const RawField* fields_ = nullptr;
+  size_t count_ = 0;
+  int type_index_ = -1;
+};
+
+class Message::FieldRange {
+ public:
+  class Iterator {
+   public:
+    using value_type = Field;
+    using difference_type = std::ptrdiff_t;
+    Iterator() = default;
+    Iterator(const Message* m, size_t i) : m_(m), i_(i) {}
+    Field operator*() const { return m_->field(i_); }
+    Iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    Iterator operator++(int) {
+      Iterator t = *this;
+      ++i_;
+      return t;
+    }
+    bool operator==(const Iterator& o) const { return i_ == o.i_; }
+
+   private:
+    const Message* m_ = nullptr;
+    size_t i_ = 0;
+  };
+  using iterator = Iterator;  // the standard name, for range-for and algorithms
+  explicit FieldRange(const Message* m) : m_(m) {}
+  Iterator begin() const { return {m_, 0}; }
+  Iterator end() const { return {m_, m_->size()}; }
+  size_t size() const { return m_->size(); }
+
+ private:
+  const Message* m_;
+};
+
+inline Message::FieldRange Message::fields() const { return FieldRange(this); }
+
+}  // namespace asyncore::douyu

@@ -1,0 +1,202 @@
+#include "douyu/protocol/stt.h"
+
+#include <charconv>
+#include <cstring>
+#include <new>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace asyncore::douyu {
+
+void stt_append_escaped(std::string& out, std::string_view text) {
+  size_t start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '@' || c == '/') {
+      out.append(text.data() + start, i - start);
+      out.push_back('@');
+      out.push_back(c == '@' ? 'A' : 'S');
+      start = i + 1;
+    }
+  }
+  out.append(text.data() + start, text.size() - start);
+}
+
+std::string stt_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8 + 4);
+  stt_append_escaped(out, text);
+  return out;
+}
+
+void stt_append_unescaped(std::string& out, std::string_view text) {
+  const size_t at = out.size();
+  out.resize(at + text.size());
+  std::memcpy(out.data() + at, text.data(), text.size());
+  out.resize(at + stt_unescape_in_place(out.data() + at, text.size()));
+}
+
+std::string stt_unescape(std::string_view text) {
+  std::string out;
+  stt_append_unescaped(out, text);
+  return out;
+}
+
+size_t stt_unescape_in_place(char* data, size_t size) {
+  // One pass: `r` reads, `w` writes; w <= r always, so copying forward over itself is safe. A
+  // plain byte loop: escaped values are short (avatar paths, nested lists), where a memchr and
+  // a memmove per '@' cost more in calls than they save.
+  const char* r = data;
+  const char* const end = data + size;
+  while (r < end && *r != '@') ++r;
+  char* w = data + (r - data);
+  while (r < end) {
+    if (r[0] == '@' && r + 1 < end && (r[1] == 'A' || r[1] == 'S')) {
+      *w++ = r[1] == 'A' ? '@' : '/';
+      r += 2;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  return static_cast<size_t>(w - data);
+}
+
+namespace {
+
+// The scanner's steps are lambdas over its locals; GCC stopped inlining them once the function
+// grew, and an out-of-line call per '/' and '@' cost more than the step itself.
+#if defined(__GNUC__)
+#define ASYNCORE_INLINE __attribute__((always_inline))
+#else
+#define ASYNCORE_INLINE
+#endif
+
+// The scanner: one pass over `text`, visiting only the bytes that matter ('/' and '@'), 16 at a
+// time with SSE2. All state lives in locals so it stays in registers; a reused `out` never
+// reallocates once warm.
+template <bool kList>
+void scan(std::string_view text, std::vector<RawField>& out) {
+  const char* p = text.data();
+  const size_t n = text.size();
+  size_t item_start = 0;
+  size_t sep = SIZE_MAX;
+  uint8_t flags = 0;
+  // Fields are built in a local block and appended to `out` a block at a time: a push_back per
+  // field was an out-of-line call, and a RawField built then copied in whole right away is
+  // stored in pieces and loaded at once (a store-forwarding stall per field).
+  // (Raw storage: an array of RawField would zero all of its 32 slots on every call.)
+  constexpr size_t kBlock = 32;
+  alignas(RawField) unsigned char storage[kBlock * sizeof(RawField)];
+  RawField* const block_fields = reinterpret_cast<RawField*>(storage);
+  size_t used = 0;
+  auto flush = [&] {
+    out.insert(out.end(), block_fields, block_fields + used);
+    used = 0;
+  };
+  auto emit = [&](size_t key_begin, size_t key_size, size_t value_begin, size_t value_size,
+                  uint8_t field_flags) ASYNCORE_INLINE {
+    if (used == kBlock) flush();
+    new (block_fields + used++) RawField{
+        static_cast<uint32_t>(key_begin), static_cast<uint32_t>(key_size),
+        static_cast<uint32_t>(value_begin), static_cast<uint32_t>(value_size), field_flags};
+  };
+
+  auto end_item = [&](size_t end) ASYNCORE_INLINE {
+    if (kList || end > item_start) {
+      if (!kList && sep != SIZE_MAX) {
+        emit(item_start, sep - item_start, sep + 2, end - sep - 2,
+             static_cast<uint8_t>(flags | RawField::kHasSeparator));
+      } else {
+        // Bare item (or list item): everything is the value; every '@' seen counts for it.
+        emit(item_start, 0, item_start, end - item_start,
+             flags != 0 ? uint8_t{RawField::kValueEscaped} : uint8_t{0});
+      }
+    }
+    item_start = end + 1;
+    sep = SIZE_MAX;
+    flags = 0;
+  };
+  auto on_byte = [&](size_t i) ASYNCORE_INLINE {
+    if (p[i] == '/') {
+      end_item(i);
+    } else if (kList) {
+      flags = RawField::kValueEscaped;
+    } else if (sep != SIZE_MAX) {
+      flags |= RawField::kValueEscaped;
+    } else if (i + 1 < n && p[i + 1] == '=') {
+      sep = i;
+    } else {
+      flags |= RawField::kKeyEscaped;
+    }
+  };
+
+  size_t i = 0;
+#if defined(__SSE2__)
+  // 64 bytes per step: four 16-byte compares folded into one 64-bit mask, so the loop over the
+  // bytes that matter runs long and its exit is mispredicted once per 64 bytes, not per 16.
+  const __m128i slash = _mm_set1_epi8('/');
+  const __m128i at = _mm_set1_epi8('@');
+  auto block = [&](size_t at_i) ASYNCORE_INLINE {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at_i));
+    return static_cast<uint64_t>(static_cast<uint32_t>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, slash), _mm_cmpeq_epi8(v, at)))));
+  };
+  for (; i + 64 <= n; i += 64) {
+    uint64_t mask =
+        block(i) | (block(i + 16) << 16) | (block(i + 32) << 32) | (block(i + 48) << 48);
+    while (mask != 0) {
+      on_byte(i + static_cast<size_t>(__builtin_ctzll(mask)));
+      mask &= mask - 1;
+    }
+  }
+  for (; i + 16 <= n; i += 16) {
+    uint64_t mask = block(i);
+    while (mask != 0) {
+      on_byte(i + static_cast<size_t>(__builtin_ctzll(mask)));
+      mask &= mask - 1;
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    if (p[i] == '/' || p[i] == '@') {
+      on_byte(i);
+    }
+  }
+  // A final item without its '/': kept only when not empty, in both modes.
+  if (n > item_start) {
+    end_item(n);
+  }
+  flush();
+}
+
+}  // namespace
+
+void stt_scan_fields(std::string_view text, std::vector<RawField>& out) { scan<false>(text, out); }
+
+void stt_scan_items(std::string_view text, std::vector<RawField>& out) { scan<true>(text, out); }
+
+bool stt_looks_like_map(std::string_view text) { return text.find("@=") != std::string_view::npos; }
+
+SttWriter& SttWriter::add(std::string_view key, std::string_view value) {
+  stt_append_escaped(text_, key);
+  text_.append("@=", 2);
+  stt_append_escaped(text_, value);
+  text_.push_back('/');
+  return *this;
+}
+
+SttWriter& SttWriter::add(std::string_view key, int64_t value) {
+  char buf[24];
+  const auto res = std::to_chars(buf, buf + sizeof buf, value);
+  return add(key, std::string_view(buf, static_cast<size_t>(res.ptr - buf)));
+}
+
+SttWriter& SttWriter::add_item(std::string_view value) {
+  stt_append_escaped(text_, value);
+  text_.push_back('/');
+  return *this;
+}
+
+}  // namespace asyncore::douyu

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(g++ cmake make pkg-config libevent-dev libgoogle-glog-dev libgflags-dev
           libgtest-dev libgmock-dev libbenchmark-dev python3 libssl-dev openssl
-          libwslay-dev libhiredis-dev redis-server)
+          libwslay-dev libhiredis-dev redis-server memcached)
 # Node.js and npm run the WebSocket interop tests (tests/interop/, the `ws` package from npm).
 # Debian's packages only when the commands are missing: a node from elsewhere (NodeSource, nvm)
 # brings its own npm, and Debian's npm package would conflict with it.

@@ -155,18 +155,23 @@ bool AsyncChat::push(std::string_view data) {
   return is_open();
 }
 
-void AsyncChat::push_with_producer(std::unique_ptr<Producer> producer) {
-  if (!producer) return;
+bool AsyncChat::push_with_producer(std::unique_ptr<Producer> producer) {
+  if (!is_open()) return false;
+  if (!producer) return true;
   fifo_.push_back(Entry{Entry::Kind::kProducer, {}, 0, std::move(producer)});
   initiate_send();
+  return true;
 }
 
-void AsyncChat::push_with_producer(std::string data) {
+bool AsyncChat::push_with_producer(std::string data) {
+  // As push(): once closed, nothing more is queued (asynchat would queue it and never send it).
+  if (!is_open()) return false;
   out_bytes_ += data.size();
   if (out_bytes_ > max_pending_) max_pending_ = out_bytes_;
   fifo_.push_back(Entry{Entry::Kind::kData, std::move(data), 0, nullptr});
   initiate_send();
   check_high_water();
+  return is_open();
 }
 
 void AsyncChat::close_when_done() { fifo_.push_back(Entry{Entry::Kind::kClose, {}, 0, nullptr}); }

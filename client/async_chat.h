@@ -123,9 +123,10 @@ class AsyncChat : public Dispatcher {
   template <class T>
   requires std::is_arithmetic_v<T>
   bool push(T) = delete;  // asynchat: TypeError for anything that is not bytes
-  void push_with_producer(std::unique_ptr<Producer> producer);
+  // Like push(), both return false (and drop their argument) when the dispatcher is closed.
+  bool push_with_producer(std::unique_ptr<Producer> producer);
   // asynchat accepts plain bytes as a "producer" too.
-  void push_with_producer(std::string data);
+  bool push_with_producer(std::string data);
   // Closes (handle_close()) once everything queued before this call has been sent.
   void close_when_done();
   // Drops buffered input, collected data and queued output.

@@ -15,8 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/backoff.h"
 #include "core/loop.h"
-#include "douyu/client/backoff.h"
 #include "redis/redis_errors.h"
 #include "redis/stream_id.h"
 
@@ -624,7 +624,7 @@ struct RedisStreamSink::Impl {
 
   Loop& loop;
   const RedisSinkOptions options;
-  douyu::Backoff backoff;
+  Backoff backoff;
   const std::string maxlen_text;
   const size_t in_flight_cap;
   std::shared_ptr<char> life = std::make_shared<char>();

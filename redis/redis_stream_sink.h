@@ -37,7 +37,7 @@
 // CONNECTION: hiredis' async API on the Loop's event_base (redisLibeventAttach), pipelined. On
 // connect: AUTH (when a password is set), SELECT (db != 0), PING; XADD only after PING answered.
 // LOADING/BUSY/... (Redis restarting) and every network error are retried with backoff + jitter
-// (douyu/client/backoff.h); each failure is logged once when its reason changes (WARNING, naming
+// (core/backoff.h); each failure is logged once when its reason changes (WARNING, naming
 // target.redacted(), never the password), a success after failures at INFO. A refused AUTH or
 // SELECT, or a server that wants a password we do not have, is FATAL: failure() says why
 // ("redis 127.0.0.1:6380: AUTH failed: WRONGPASS ..."), logged as ERROR, no more attempts; the

@@ -68,9 +68,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/backoff.h"
 #include "core/dispatcher.h"
 #include "core/tls.h"
-#include "douyu/client/backoff.h"
 #include "douyu/client/connect_pacer.h"
 #include "douyu/client/handler.h"
 #include "douyu/client/heartbeat_sender.h"

@@ -85,5 +85,32 @@ TEST(AsyncChatClose, CountTerminatorBecomesCollectAllOnceItFires) {
   EXPECT_EQ(c.chat->collected, (std::vector<std::string>{"ab", "cdef"}));
 }
 
+// Once closed, push_with_producer() queues nothing, as push(): both return false (a memcached
+// client written on AsyncChat found data queued, and counted in pending(), after its close()).
+TEST(AsyncChatClose, PushWithProducerAfterCloseQueuesNothing) {
+  Connected c;
+  c.chat->close();
+  EXPECT_FALSE(c.chat->push("data"));
+  EXPECT_FALSE(c.chat->push_with_producer(std::string("bytes as a producer")));
+  EXPECT_FALSE(c.chat->push_with_producer(std::make_unique<SimpleProducer>("a producer", 4)));
+  EXPECT_EQ(c.chat->pending(), 0u);
+  EXPECT_EQ(c.chat->producer_fifo_size(), 0u);
+}
+
+TEST(AsyncChatClose, PushWithProducerWhileOpenIsQueuedAndSent) {
+  Connected c;
+  EXPECT_TRUE(c.chat->push_with_producer(std::string("one ")));
+  EXPECT_TRUE(c.chat->push_with_producer(std::make_unique<SimpleProducer>("two", 2)));
+  std::string got;
+  char buf[64];
+  while (got.size() < 7) {
+    ssize_t n = ::read(c.peer.fd(), buf, sizeof buf);
+    ASSERT_GT(n, 0);
+    got.append(buf, static_cast<size_t>(n));
+    c.chat->initiate_send();
+  }
+  EXPECT_EQ(got, "one two");
+}
+
 }  // namespace
 }  // namespace asyncore

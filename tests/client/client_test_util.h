@@ -54,28 +54,8 @@ inline rlim_t raise_fd_limit() {
   return lim.rlim_cur;
 }
 
-// Collects glog messages while alive.
-class LogCapture : public google::LogSink {
- public:
-  LogCapture() { google::AddLogSink(this); }
-  ~LogCapture() override { google::RemoveLogSink(this); }
-  void send(google::LogSeverity, const char*, const char*, int, const google::LogMessageTime&,
-            const char* message, size_t len) override {
-    std::lock_guard lock(mutex_);
-    lines_.emplace_back(message, len);
-  }
-  bool contains(const std::string& needle) {
-    std::lock_guard lock(mutex_);
-    for (const auto& l : lines_) {
-      if (l.find(needle) != std::string::npos) return true;
-    }
-    return false;
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::string> lines_;
-};
+// glog capture: the core tests' LogCapture (one sink for the whole test tree).
+using asyncore::test::LogCapture;
 
 // A child process with its stdout on a pipe (stderr inherited). Killed and reaped on destruction.
 class Child {

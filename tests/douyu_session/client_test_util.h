@@ -5,8 +5,10 @@
 #include <dirent.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -72,6 +74,41 @@ inline DouyuClientOptions options_for_port(uint16_t port, std::string room = "99
 inline DouyuClientOptions options_for(const DouyuServer& server, std::string room = "9999") {
   return options_for_port(server.address().port(), std::move(room));
 }
+
+// A simulator on a free loopback port, shared-owned by the loop's map.
+inline std::shared_ptr<DouyuServer> simulator(Loop& loop, SimulatorOptions options) {
+  return make_dispatcher<DouyuServer>(loop, Address::ipv4_loopback(0), options);
+}
+
+// options_for() with a shared WorkerPool: the client starts no thread of its own.
+inline DouyuClientOptions pooled(const DouyuServer& server, std::shared_ptr<WorkerPool> pool,
+                                 std::string room = "9999") {
+  auto o = options_for(server, std::move(room));
+  o.worker_pool = std::move(pool);
+  return o;
+}
+
+// A one-shot gate a callback can wait on until the test opens it, with a deadline, so a broken
+// test cannot hang.
+class Gate {
+ public:
+  void open() {
+    {
+      std::lock_guard lock(mutex_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool wait(std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, limit, [this] { return open_; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
 
 // Threads of this process (the entries of /proc/self/task). ThreadSanitizer's runtime starts a
 // background thread of its own at the process's first pthread_create: one thread is started and

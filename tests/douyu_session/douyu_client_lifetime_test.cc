@@ -56,27 +56,6 @@ class Watchdog {
   std::thread thread_;
 };
 
-// A one-shot gate a callback can wait on (with a deadline) until the test opens it.
-class Gate {
- public:
-  void open() {
-    {
-      std::lock_guard lock(mutex_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  bool wait(std::chrono::seconds limit = std::chrono::seconds(20)) {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, limit, [this] { return open_; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
-
 size_t count_of(const std::vector<std::string>& v, const std::string& what) {
   size_t n = 0;
   for (auto& s : v) n += s == what;

@@ -40,17 +40,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::shared_ptr<DouyuServer> simulator(Loop& loop, SimulatorOptions options) {
-  return make_dispatcher<DouyuServer>(loop, Address::ipv4_loopback(0), options);
-}
-
-DouyuClientOptions pooled(const DouyuServer& server, std::shared_ptr<WorkerPool> pool,
-                          std::string room) {
-  auto o = options_for(server, std::move(room));
-  o.worker_pool = std::move(pool);
-  return o;
-}
-
 // A room's deliveries and the thread(s) they came from.
 struct Room {
   Collector got;
@@ -69,27 +58,6 @@ struct Room {
     std::lock_guard lock(mutex);
     return threads;
   }
-};
-
-// A one-shot gate a callback can wait on (with a deadline, so a broken test cannot hang).
-class Gate {
- public:
-  void open() {
-    {
-      std::lock_guard lock(mutex_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  bool wait(std::chrono::milliseconds deadline) {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, deadline, [this] { return open_; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool open_ = false;
 };
 
 // ---------------------------------------------------------------- stop, join, destroy

@@ -32,17 +32,6 @@ long rss_kib() {
   return -1;
 }
 
-std::shared_ptr<DouyuServer> simulator(Loop& loop, SimulatorOptions options) {
-  return make_dispatcher<DouyuServer>(loop, Address::ipv4_loopback(0), options);
-}
-
-DouyuClientOptions pooled(const DouyuServer& server, std::shared_ptr<WorkerPool> pool,
-                          std::string room = "9999") {
-  auto o = options_for(server, std::move(room));
-  o.worker_pool = std::move(pool);
-  return o;
-}
-
 // A room's deliveries: what arrived, on which threads, and whether two ever overlapped.
 struct Room {
   Collector got;

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <random>
 
-namespace asyncore::douyu {
+namespace asyncore {
 
 class Backoff {
  public:
@@ -29,4 +29,4 @@ class Backoff {
   std::mt19937_64 rng_;
 };
 
-}  // namespace asyncore::douyu
+}  // namespace asyncore

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages this project needs, and nothing when they are all there.
-# Shared by both README commands and by .ci/run. Usage: scripts/install-deps.sh [--fuzz] [--bench-tools]
+# Shared by both README commands and by .ci/run. Usage: scripts/install-deps.sh [--fuzz] [--bench-tools] [--docs]
+# --docs: doxygen, for scripts/docs.sh (the API reference); not part of the default list.
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config libevent-dev libgoogle-glog-dev libgflags-dev
@@ -15,6 +16,7 @@ for arg in "$@"; do
   case "$arg" in
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --bench-tools) packages+=(gnuplot-nox linux-perf valgrind time bc) ;;
+    --docs) packages+=(doxygen) ;;
     *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -15,11 +15,16 @@ namespace {
 // mmap threshold). A quiet connection has one or two batches in flight, so keeps one or two.
 constexpr size_t kSpareBatches = 16;
 constexpr size_t kKeepBatchBytes = 256 * 1024;
-// Once the queue is empty (the room went quiet) at most this many spares of at most this size
-// are kept: the batches of a past burst (64 KiB reads) must not stay resident per idle room. A
-// busy room whose worker keeps up pays one allocation per read for it, against 64 KiB parsed.
+// When the worker empties the queue it keeps at most kIdleSpareBatches spares. Of what size
+// depends on what it just delivered: after a batch of kBusyBatchBytes or more (the room is
+// busy, its worker merely keeps up) spares of any kept size, so the next read reuses one; after
+// only small batches (the room went quiet) spares of at most kIdleKeepBatchBytes, so the batches
+// of a past burst do not stay resident per idle room. (Freeing them on every empty queue made a
+// busy room whose worker keeps up allocate ~150 KB per 64 KiB read, fault the pages in and trim
+// the heap again: a third of the loop thread's time in the profile.)
 constexpr size_t kIdleSpareBatches = 2;
 constexpr size_t kIdleKeepBatchBytes = 8 * 1024;
+constexpr size_t kBusyBatchBytes = 8 * 1024;
 
 // Single-writer counters: a load and a store, no locked read-modify-write on the hot path.
 void add(std::atomic<uint64_t>& counter, uint64_t n) {
@@ -86,6 +91,13 @@ size_t MessageWorker::pending_bytes() const {
   return static_cast<size_t>(pushed_bytes_.load(std::memory_order_seq_cst) - consumed);
 }
 
+size_t MessageWorker::spare_bytes() const {
+  std::lock_guard lock(mutex_);
+  size_t bytes = 0;
+  for (const FrameBatch& b : spare_) bytes += b.memory_bytes();
+  return bytes;
+}
+
 bool MessageWorker::should_pause() {
   if (pending() < high_water_ && pending_bytes() < high_water_bytes_) return false;
   paused_.store(true, std::memory_order_seq_cst);
@@ -133,18 +145,23 @@ void MessageWorker::join() {
 }
 
 void MessageWorker::recycle(std::vector<FrameBatch>& taken) {
-  for (FrameBatch& b : taken) b.recycle(kKeepBatchBytes);  // outside the lock: may free
-  std::vector<FrameBatch> freed;                           // destroyed after the lock is released
+  bool busy = false;
+  for (FrameBatch& b : taken) {
+    busy = busy || b.body_bytes() >= kBusyBatchBytes;
+    b.recycle(kKeepBatchBytes);  // outside the lock: may free
+  }
+  std::vector<FrameBatch> freed;  // destroyed after the lock is released
   std::lock_guard lock(mutex_);
   for (FrameBatch& b : taken) {
     if (spare_.size() < kSpareBatches) spare_.push_back(std::move(b));
   }
   taken.clear();
   if (!queue_.empty()) return;  // the producer is ahead: keep the batches for it
-  // Idle: keep a couple of small batches, give the rest back.
+  // Caught up: keep a couple of batches (small ones only if the room went quiet), free the rest.
+  const size_t keep_bytes = busy ? kKeepBatchBytes : kIdleKeepBatchBytes;
   size_t kept = 0;
   for (FrameBatch& b : spare_) {
-    if (kept < kIdleSpareBatches && b.memory_bytes() <= kIdleKeepBatchBytes) {
+    if (kept < kIdleSpareBatches && b.memory_bytes() <= keep_bytes) {
       if (&spare_[kept] != &b) spare_[kept] = std::move(b);
       ++kept;
     } else {

@@ -28,7 +28,8 @@
 //     which calls serve() to deliver what is queued — in order, never two threads at once. Then
 //     join() waits until THIS queue is stopped and empty (not the whole pool).
 // Memory: drained batches are kept for reuse while the producer is ahead; once the worker finds
-// the queue empty (an idle room) it keeps at most two small ones, so a quiet room does not pin
+// the queue empty it keeps at most two: of any size while the room is busy (what it just
+// delivered was large), small ones only once the room went quiet, so a quiet room does not pin
 // the batches of a past burst.
 //
 // Thread-safe: push() from one producer thread; stop() and join() from any thread (join() from
@@ -88,6 +89,8 @@ class MessageWorker {
   // Pushed and not yet delivered (the message being delivered still counts).
   size_t pending() const;
   size_t pending_bytes() const;
+  // The memory of the drained batches kept for reuse (FrameBatch::memory_bytes() of each).
+  size_t spare_bytes() const;
   uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   uint64_t discarded() const { return discarded_.load(std::memory_order_relaxed); }
   size_t high_water() const { return high_water_; }
@@ -119,7 +122,7 @@ class MessageWorker {
   const std::function<void(const Message&)> deliver_;
   const std::function<void()> on_drained_;
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable_any ready_;
   std::vector<FrameBatch> queue_;  // guarded by mutex_
   std::vector<FrameBatch> spare_;  // guarded by mutex_: drained batches, for push() to reuse

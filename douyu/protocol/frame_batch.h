@@ -49,6 +49,8 @@ class FrameBatch {
   }
   size_t size() const { return ends_.size(); }
   bool empty() const { return ends_.empty(); }
+  // The bytes of the bodies it holds (not its capacity).
+  size_t body_bytes() const { return bytes_.size(); }
   // The i-th body (STT text without the frame's NUL); valid until the batch is changed.
   std::string_view body(size_t i) const {
     return {bytes_.data() + body_begin(i), ends_[i] - body_begin(i)};

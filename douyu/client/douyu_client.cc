@@ -276,16 +276,29 @@ void DouyuClient::handle_read() {
     bytes_received_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
     // The bodies of this read fit in n bytes, plus the frame completed from earlier reads.
     batch_.reserve(static_cast<size_t>(n) + decoder_.buffered(), static_cast<size_t>(n) / 64);
-    // The loop thread splits frames and scans their fields (FrameBatch::add); the worker decodes
-    // them. The session's own checks need a decoded Message only for the rare types they act on
-    // (or a body whose type cannot be read at a glance): decoded from the batch's scan.
+    // The loop thread splits frames; the worker decodes them. Scanning the fields is shared by
+    // queue depth: while the worker is behind by more than an eighth of the high-water mark it is
+    // the busier thread, and the loop thread scans (FrameBatch::add); else it leaves this read's
+    // scanning to the worker (add_unscanned). A reader that scans only when the worker has
+    // nothing queued at all (threshold 0) still scanned most reads: 2.3 M msg/s against 2.9 M
+    // with this threshold (docs/PERFORMANCE.md). Only the rare types the session acts on (or a
+    // body whose type cannot be read at a glance) are decoded here.
+    const bool scan_here = worker_.pending() > worker_.high_water() / 8;
     const bool ok = decoder_.feed(
         std::string_view(buffer.data(), static_cast<size_t>(n)), [&](const FrameView& frame) {
-          batch_.add(frame.body);
+          if (scan_here) {
+            batch_.add(frame.body);
+          } else {
+            batch_.add_unscanned(frame.body);
+          }
           const auto type = Message::peek_type(frame.body);
           if (!type || *type == LoginResponse::kType || *type == ServerError::kType) {
             Message m;
-            m.assign(frame.body, batch_.fields(batch_.size() - 1));
+            if (batch_.scanned()) {
+              m.assign(frame.body, batch_.fields(batch_.size() - 1));
+            } else {
+              m.assign(frame.body);
+            }
             on_message_loop_side(m, lost_reason);
           }
         });

@@ -54,6 +54,7 @@ void MessageWorker::push(FrameBatch& batch) {
   if (batch.empty()) return;
   const size_t messages = batch.size();
   const size_t bytes = batch.memory_bytes();
+  batch.set_queued_bytes(bytes);
   bool wake = false;
   bool schedule = false;
   {
@@ -222,6 +223,7 @@ bool MessageWorker::deliver_taken(std::vector<FrameBatch>& taken) {
   Message message;  // borrows each message of the batch in turn (no copy)
   for (size_t i = 0; i < taken.size(); ++i) {
     FrameBatch& batch = taken[i];
+    batch.scan();  // filled unscanned while this thread had nothing queued: its share of the work
     for (size_t j = 0; j < batch.size(); ++j) {
       if (stop_.stop_requested() && !deliver_pending_on_stop_.load(std::memory_order_acquire)) {
         discard_rest(taken, i, j);
@@ -240,7 +242,7 @@ bool MessageWorker::deliver_taken(std::vector<FrameBatch>& taken) {
       maybe_drained();
     }
     // The batch's memory is released with the batch: counted down once, at its end.
-    add(consumed_bytes_, batch.memory_bytes());
+    add(consumed_bytes_, batch.queued_bytes());
     maybe_drained();
   }
   return true;
@@ -252,14 +254,14 @@ void MessageWorker::discard_rest(std::vector<FrameBatch>& taken, size_t from,
                                  size_t first_message) {
   std::lock_guard lock(mutex_);
   size_t dropped = taken[from].size() - first_message;
-  size_t bytes = taken[from].memory_bytes();
+  size_t bytes = taken[from].queued_bytes();
   for (size_t i = from + 1; i < taken.size(); ++i) {
     dropped += taken[i].size();
-    bytes += taken[i].memory_bytes();
+    bytes += taken[i].queued_bytes();
   }
   for (const FrameBatch& b : queue_) {
     dropped += b.size();
-    bytes += b.memory_bytes();
+    bytes += b.queued_bytes();
   }
   queue_.clear();
   discarded_.fetch_add(dropped, std::memory_order_relaxed);

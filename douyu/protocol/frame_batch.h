@@ -6,7 +6,8 @@
 // to its one Message (lend(): decoded in place, unescaped, no copy) and delivers it. The two
 // threads share the decoding work. A batch costs four allocations however many frames it holds,
 // and none once recycled: the worker hands drained batches back, cleared, capacity kept. Queued
-// memory is the wire's size plus 20 bytes per scanned field (see memory_bytes()).
+// memory is the wire's size plus 20 bytes per scanned field (see memory_bytes()). Which thread
+// scans is decided per read (add() or add_unscanned(), see DouyuClient::handle_read()).
 #pragma once
 
 #include <algorithm>
@@ -26,27 +27,48 @@ class FrameBatch {
   static constexpr size_t kLargeBody = 64 * 1024;
 
   // Appends a body and its fields: the loop thread scans it (stt_scan_fields), the worker only
-  // unescapes and delivers — the decoding work is split between the two threads.
+  // unescapes and delivers — the decoding work is split between the two threads. In a batch
+  // begun with add_unscanned() it is add_unscanned(): a batch is scanned whole or not at all.
   void add(std::string_view body) {
+    if (unscanned_) {
+      add_unscanned(body);
+      return;
+    }
     const size_t base = bytes_.size();
     bytes_.append(body);
     ends_.push_back(bytes_.size());
-    // A large body (a hostile one: 1 MiB of "a/a/..." is 524,288 fields) gets its fields' room in
-    // one allocation: grown by doubling, the vector left freed chunks of every size behind it,
-    // which the allocator kept (peak RSS 155 MiB instead of 97 under such a flood).
-    if (body.size() > kLargeBody) {
-      fields_.reserve(fields_.size() + std::count(body.begin(), body.end(), '/') + 1);
-    }
-    stt_scan_fields(std::string_view(bytes_).substr(base), fields_);
-    field_ends_.push_back(fields_.size());
+    scan_body(base, bytes_.size());
   }
-  // Room for `bytes` more body bytes and `frames` more frames, so that filling the batch from one
-  // read does not grow (and copy) it step by step.
+  // Appends a body without scanning it: the thread that takes the batch scans it (scan()). The
+  // reading thread does this while the worker has nothing queued, so that a worker with time to
+  // spare takes the scanning over and the two threads share the work whichever is busier.
+  void add_unscanned(std::string_view body) {
+    unscanned_ = unscanned_ || ends_.empty();
+    if (!unscanned_) {
+      add(body);
+      return;
+    }
+    bytes_.append(body);
+    ends_.push_back(bytes_.size());
+  }
+  bool scanned() const { return !unscanned_; }
+  // Scans the bodies of a batch filled by add_unscanned(); nothing to do for one filled by add().
+  void scan() {
+    if (!unscanned_) return;
+    unscanned_ = false;
+    for (size_t i = 0; i < ends_.size(); ++i) scan_body(body_begin(i), ends_[i]);
+  }
+  // Room for `bytes` of bodies in `frames` frames, and their fields at one per kBytesPerField.
+  // Reserved once per read: grown by doubling instead, a 64 KiB read's ~4,100 fields end in a
+  // vector of 8,192 (160 KB), which pushed the batch over what MessageWorker keeps for reuse.
   void reserve(size_t bytes, size_t frames) {
     bytes_.reserve(bytes_.size() + bytes);
     ends_.reserve(ends_.size() + frames);
     field_ends_.reserve(field_ends_.size() + frames);
+    fields_.reserve(fields_.size() + bytes / kBytesPerField);
   }
+  // Real rooms: ~16 bytes of STT per top-level field (PROTOCOL.md's chatmsg: 284 bytes, 18).
+  static constexpr size_t kBytesPerField = 12;
   size_t size() const { return ends_.size(); }
   bool empty() const { return ends_.empty(); }
   // The bytes of the bodies it holds (not its capacity).
@@ -55,12 +77,14 @@ class FrameBatch {
   std::string_view body(size_t i) const {
     return {bytes_.data() + body_begin(i), ends_[i] - body_begin(i)};
   }
-  // The fields of the i-th body, as stt_scan_fields gives them (offsets into body(i)).
+  // The fields of the i-th body, as stt_scan_fields gives them (offsets into body(i)). Scanned
+  // batches only.
   std::span<const RawField> fields(size_t i) const {
     return {fields_.data() + fields_begin(i), field_ends_[i] - fields_begin(i)};
   }
   // The i-th body and fields for Message::borrow(): the worker decodes them in place (unescaping
-  // rewrites the body and the fields' sizes), once, before the batch is recycled.
+  // rewrites the body and the fields' sizes), once, before the batch is recycled. Scanned
+  // batches only (scan() first).
   void lend(size_t i, Message& message) {
     message.borrow(
         bytes_.data() + body_begin(i), ends_[i] - body_begin(i),
@@ -72,6 +96,10 @@ class FrameBatch {
     return sizeof(FrameBatch) + bytes_.capacity() + ends_.capacity() * sizeof(size_t) +
            fields_.capacity() * sizeof(RawField) + field_ends_.capacity() * sizeof(size_t);
   }
+  // What a queue counted for this batch when it took it (memory_bytes() then): counted down by
+  // the same amount, though scanning later adds fields.
+  size_t queued_bytes() const { return queued_bytes_; }
+  void set_queued_bytes(size_t bytes) { queued_bytes_ = bytes; }
   // Empties the batch for reuse; gives the memory back when it grew beyond `keep_bytes` (one
   // maximum-size frame must not pin a megabyte per recycled batch).
   void recycle(size_t keep_bytes) {
@@ -87,9 +115,24 @@ class FrameBatch {
       fields_.clear();
       field_ends_.clear();
     }
+    unscanned_ = false;
+    queued_bytes_ = 0;
   }
 
  private:
+  // Scans the body in bytes_[begin, end) into fields_ and closes its entry in field_ends_.
+  void scan_body(size_t begin, size_t end) {
+    // A large body (a hostile one: 1 MiB of "a/a/..." is 524,288 fields) gets its fields' room in
+    // one allocation: grown by doubling, the vector left freed chunks of every size behind it,
+    // which the allocator kept (peak RSS 155 MiB instead of 97 under such a flood).
+    if (end - begin > kLargeBody) {
+      fields_.reserve(fields_.size() +
+                      std::count(bytes_.begin() + begin, bytes_.begin() + end, '/') + 1);
+    }
+    stt_scan_fields(std::string_view(bytes_).substr(begin, end - begin), fields_);
+    field_ends_.push_back(fields_.size());
+  }
+
   size_t body_begin(size_t i) const { return i == 0 ? 0 : ends_[i - 1]; }
   size_t fields_begin(size_t i) const { return i == 0 ? 0 : field_ends_[i - 1]; }
 
@@ -97,6 +140,8 @@ class FrameBatch {
   std::vector<size_t> ends_;        // end offset of each body in bytes_
   std::vector<RawField> fields_;    // the fields of every body, offsets into its own body
   std::vector<size_t> field_ends_;  // end index of each body's fields in fields_
+  bool unscanned_ = false;          // filled by add_unscanned(), not scanned yet: no fields
+  size_t queued_bytes_ = 0;
 };
 
 }  // namespace asyncore::douyu

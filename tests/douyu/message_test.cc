@@ -196,5 +196,51 @@ TEST(FrameBatch, HoldsBodiesBackToBack) {
   EXPECT_LT(b.memory_bytes(), 4096u);
 }
 
+// A batch filled unscanned (the reading thread left the scanning to an idle worker) decodes to
+// exactly what a scanned one does, once scan() ran; a batch is scanned whole or not at all.
+TEST(FrameBatch, UnscannedBatchScansToTheSameMessages) {
+  const std::vector<std::string> bodies = {"type@=chatmsg/nn@=a@Sb/txt@=hi@A/", "",
+                                           "type@=dgb/gfid@=1/list@=a@AS1@AS/",
+                                           std::string(70000, 'a') + "@=x/"};
+  FrameBatch scanned, later;
+  for (const auto& body : bodies) scanned.add(body);
+  later.add_unscanned(bodies[0]);
+  for (size_t i = 1; i < bodies.size(); ++i) later.add(bodies[i]);  // joins the unscanned batch
+  EXPECT_TRUE(scanned.scanned());
+  EXPECT_FALSE(later.scanned());
+  later.scan();
+  ASSERT_TRUE(later.scanned());
+  ASSERT_EQ(later.size(), scanned.size());
+  Message a, b;
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    scanned.lend(i, a);
+    later.lend(i, b);
+    EXPECT_EQ(b.type(), a.type()) << i;
+    ASSERT_EQ(b.size(), a.size()) << i;
+    for (size_t f = 0; f < a.size(); ++f) {
+      EXPECT_EQ(b.key(f), a.key(f)) << i << "/" << f;
+      EXPECT_EQ(b.value(f), a.value(f)) << i << "/" << f;
+    }
+  }
+  later.scan();  // twice: nothing more to do
+  EXPECT_EQ(later.fields(0).size(), scanned.fields(0).size());
+  later.recycle(1 << 20);
+  EXPECT_TRUE(later.scanned());  // a recycled batch starts scanned again
+  later.add("type@=a/");
+  EXPECT_TRUE(later.scanned());
+  EXPECT_EQ(later.fields(0).size(), 1u);
+}
+
+TEST(FrameBatch, QueuedBytesAreWhatTheQueueCountedNotWhatScanningAddsLater) {
+  FrameBatch b;
+  b.add_unscanned("type@=chatmsg/a@=1/b@=2/c@=3/");
+  const size_t before = b.memory_bytes();
+  b.set_queued_bytes(before);
+  b.scan();
+  EXPECT_EQ(b.queued_bytes(), before);  // the queue counts down what it counted up
+  b.recycle(1 << 20);
+  EXPECT_EQ(b.queued_bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace asyncore::douyu

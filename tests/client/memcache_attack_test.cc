@@ -5,6 +5,7 @@
 // client from inside the loop with requests pending. A plain listening socket plays the server;
 // a real memcached for the pipelining test. Every wait has a deadline; nothing sleeps.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -18,8 +19,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "client/producer.h"
 #include "samples/memcache/memcache_client.h"
@@ -144,8 +143,8 @@ TEST(MemcacheAttack, RepliesOneBytePerReadWithTrapValue) {
   mc->get("missing", calls.cb(5));
   ASSERT_TRUE(fake.accept(loop));
   ASSERT_TRUE(fake.read_until(loop, "get missing\r\n"));
-  std::string reply = "VALUE k 7 " + std::to_string(kTrap.size()) + "\r\n" + kTrap +
-                      "\r\nEND\r\n" + "STORED\r\n" + "NOT_FOUND\r\n" + "VALUE a 1 0\r\n\r\n" +
+  std::string reply = "VALUE k 7 " + std::to_string(kTrap.size()) + "\r\n" + kTrap + "\r\nEND\r\n" +
+                      "STORED\r\n" + "NOT_FOUND\r\n" + "VALUE a 1 0\r\n\r\n" +
                       "VALUE c 4294967295 2\r\n\r\n\r\nEND\r\n" + "END\r\n";
   fake.send_bytewise(loop, reply);
   ASSERT_TRUE(run_until(loop, [&] { return calls.calls.size() >= 5; }));
@@ -194,7 +193,8 @@ TEST(MemcacheAttack, ServerClosesAtEveryByteOfAReply) {
     bool late = false;
     mc->get("k", [&](Result r) { late = r.status == Status::kClosed; });
     EXPECT_TRUE(late) << "a request on a closed client must fail before the call returns";
-    run_until(loop, [&] { return !mc->is_open(); }, 1);
+    run_until(
+        loop, [&] { return !mc->is_open(); }, 1);
     EXPECT_EQ(calls.calls.size(), 2u);
   }
 }
@@ -210,7 +210,7 @@ TEST(MemcacheAttack, CallbacksReenterWithRequestsThenClose) {
   mc->get("a", [&](Result r) {
     order.push_back(1);
     EXPECT_EQ(r.status, Status::kOk);
-    mc->get("c", calls.cb(10));  // queued behind b
+    mc->get("c", calls.cb(10));                   // queued behind b
     mc->set("bad key", "v", 0, 0, calls.cb(11));  // invalid: before the call returns
     EXPECT_EQ(calls.count(11), 1);
   });
@@ -228,7 +228,8 @@ TEST(MemcacheAttack, CallbacksReenterWithRequestsThenClose) {
   // Both replies (and x's) in one segment: the close in b's callback must stop the parsing.
   fake.send(loop, "END\r\nEND\r\nEND\r\nEND\r\n");
   ASSERT_TRUE(run_until(loop, [&] { return calls.count(13) == 1 && calls.count(10) == 1; }));
-  run_until(loop, [&] { return false; }, 0.1);
+  run_until(
+      loop, [&] { return false; }, 0.1);
   EXPECT_EQ(order, (std::vector<int>{1, 2}));
   EXPECT_EQ(calls.of(10)->status, Status::kClosed);
   EXPECT_EQ(calls.of(11)->status, Status::kInvalid);
@@ -280,7 +281,8 @@ TEST(MemcacheAttack, DestroyOwnedClientFromATimerWithRequestsPending) {
   });
   ASSERT_TRUE(run_until(loop, [&] { return destroyed; }));
   fake.send(loop, "STORED\r\n");
-  run_until(loop, [&] { return false; }, 0.1);
+  run_until(
+      loop, [&] { return false; }, 0.1);
   ASSERT_EQ(calls.calls.size(), 100u);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(calls.count(i), 1) << i;
   EXPECT_EQ(calls.of(0)->status, Status::kStored);
@@ -350,8 +352,8 @@ class Memcached {
         continue;
       port_ = ntohs(a.sin_port);
       s.reset();
-      std::vector<std::string> args = {"memcached", "-l", "127.0.0.1", "-p", std::to_string(port_),
-                                       "-U", "0"};
+      std::vector<std::string> args = {"memcached",           "-l", "127.0.0.1", "-p",
+                                       std::to_string(port_), "-U", "0"};
       if (::geteuid() == 0) {
         args.push_back("-u");
         args.push_back("nobody");
@@ -416,7 +418,8 @@ TEST(MemcacheAttackReal, ThousandsPipelinedWithReentrantGets) {
       });
     });
   }
-  ASSERT_TRUE(run_until(loop, [&] { return get_order.size() >= static_cast<size_t>(n); }, 30))
+  ASSERT_TRUE(run_until(
+      loop, [&] { return get_order.size() >= static_cast<size_t>(n); }, 30))
       << get_order.size();
   EXPECT_EQ(bad, 0);
   ASSERT_EQ(set_order.size(), static_cast<size_t>(n));

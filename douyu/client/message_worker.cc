@@ -11,8 +11,8 @@ namespace asyncore::douyu {
 namespace {
 // Drained batches kept for push() to reuse, and the largest one kept: enough for the batches in
 // flight of a busy connection (one per 64 KiB read); a batch that once held a large frame is
-// freed instead (a 64 KiB read: its bodies + ~80 KB of scanned fields, each below malloc's
-// mmap threshold). A quiet connection has one or two batches in flight, so keeps one or two.
+// freed instead (a 64 KiB read: its bodies + ~110 KB reserved for its fields, one per 12 bytes
+// (FrameBatch::reserve)). A quiet connection has one or two batches in flight, so keeps one or two.
 constexpr size_t kSpareBatches = 16;
 constexpr size_t kKeepBatchBytes = 256 * 1024;
 // When the worker empties the queue it keeps at most kIdleSpareBatches spares. Of what size

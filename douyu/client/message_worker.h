@@ -1,12 +1,13 @@
 // message_worker.h — MessageWorker: the tutorial's receive queue and the worker thread that
 // drains it into the user's callback ("构建接收数据包队列 / 构建处理数据包线程").
 //
-// The loop thread pushes the frames of each socket read as one FrameBatch (bodies and their
-// scanned fields; one lock per read, not per message); the worker takes the whole queue in one
-// swap, lends each frame to its one Message (decoded in place in the batch, unescaping there)
-// and calls `deliver` with it, in order. Scanning on the loop thread and unescaping here splits
-// the work of a busy room over two cores, and recycled batches mean no allocation per message
-// at steady state.
+// The loop thread pushes the frames of each socket read as one FrameBatch (the bodies, their
+// fields scanned or not: one lock per read, not per message); the worker takes the whole queue
+// in one swap, scans a batch the loop thread left unscanned (FrameBatch::scan()), lends each
+// frame to its one Message (decoded in place in the batch, unescaping there) and calls
+// `deliver` with it, in order. The reader scans only while this queue is behind (see
+// DouyuClient::handle_read()), so the work of a busy room is split over two cores whichever
+// side is slower, and recycled batches mean no allocation per message at steady state.
 //
 // pending() counts messages pushed but not yet delivered, pending_bytes() the memory of the
 // batches holding them (FrameBatch::memory_bytes(): the wire's size, released a batch at a time).

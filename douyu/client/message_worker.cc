@@ -243,6 +243,10 @@ bool MessageWorker::deliver_taken(std::vector<FrameBatch>& taken) {
     }
     // The batch's memory is released with the batch: counted down once, at its end.
     add(consumed_bytes_, batch.queued_bytes());
+    // One that outgrew what a spare may keep (a huge frame, its fields scanned here: 1 MiB of
+    // "a/a/..." is 10 MiB of fields) is freed now, not with the rest of `taken`, so that at
+    // most one scanned batch beyond the queue's byte bound exists at a time.
+    if (batch.memory_bytes() > kKeepBatchBytes) batch.recycle(kKeepBatchBytes);
     maybe_drained();
   }
   return true;

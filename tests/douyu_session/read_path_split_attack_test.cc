@@ -590,6 +590,7 @@ TEST(ReadPathSplitAttack, HostileTinyFieldFloodStaysNearTheByteMark) {
   // One frame of 524k fields is ~11 MiB scanned; the queue mark is 8 MiB; the decoder keeps at
   // most one partial frame. Twice the documented figure is generous.
   const double figure_mib = 8 + 1 + 11;
+  LOG(INFO) << "peak heap growth " << peak_mib << " MiB";
   EXPECT_LT(peak_mib, 2 * figure_mib) << "peak heap growth " << peak_mib << " MiB";
   EXPECT_TRUE(
       run_until(loop, [&] { return client.queued_messages() == 0 && client.queued_bytes() == 0; }));

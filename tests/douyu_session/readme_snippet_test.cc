@@ -29,7 +29,10 @@ int main(int, char** argv) {
   google::InitGoogleLogging(argv[0]);  // the client logs connects and reconnects to stderr
   asyncore::Loop loop;
   Printer printer;
-  DouyuClient client(loop, DouyuClientOptions{.room_id = "9999"}, printer);
+  DouyuClientOptions options{.room_id = "9999"};
+  options.set_endpoint(
+      douyu_default_endpoint());  // today's Douyu: wss://danmuproxy.douyu.com:8501/
+  DouyuClient client(loop, options, printer);
   client.start();
   loop.loop();
   return 0;

@@ -30,8 +30,7 @@ int main(int, char** argv) {
   asyncore::Loop loop;
   Printer printer;
   DouyuClientOptions options{.room_id = "9999"};
-  options.set_endpoint(
-      douyu_default_endpoint());  // today's Douyu: wss://danmuproxy.douyu.com:8501/
+  options.set_endpoint(douyu_default_endpoint());  // today's Douyu, over wss://
   DouyuClient client(loop, options, printer);
   client.start();
   loop.loop();

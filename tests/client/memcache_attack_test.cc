@@ -127,7 +127,9 @@ struct Calls {
   }
 };
 
-const std::string kTrap = std::string("x\r\nEND\r\nVALUE k 0 3\r\nabc\r\nSTORED\r\n\0y", 38);
+// sizeof - 1: all of the literal but its terminating NUL, the embedded one included (36 bytes).
+constexpr char kTrapBytes[] = "x\r\nEND\r\nVALUE k 0 3\r\nabc\r\nSTORED\r\n\0y";
+const std::string kTrap(kTrapBytes, sizeof kTrapBytes - 1);
 
 // Replies split at every byte boundary (one byte per read), including a VALUE block whose data is
 // itself a valid-looking reply stream.

@@ -156,15 +156,18 @@ TEST(ConnectPacer, ClientsReconnectingAfterABlipArePacedAndLoseNothing) {
   // 30 first logins, and 2 reconnects each (after messages 20 and 40): at least 90.
   EXPECT_GE(logins.size(), static_cast<size_t>(3 * kRooms));
   std::sort(logins.begin(), logins.end());
-  // The server sees a login a few loop turns after its grant. Under the sanitizers a turn can
-  // take longer than the pacer's 10 ms step, so logins granted apart may be read in one turn: the
-  // observed burst and span get that much slack there (the grants' own spacing: the tests above).
+  // The server sees a login a few loop turns after its grant. Under the sanitizers, with other
+  // tests running beside, one turn can outlast several of the pacer's 10 ms steps (6 logins read
+  // in one turn was seen), so logins granted apart are read together: there only the span is
+  // checked, with slack (the grants' own spacing is pinned by the tests above, on the loop alone).
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  constexpr double kBurst = 4, kSpanSlack = 0.2;
+  constexpr bool kObservedSpacing = false;
+  constexpr double kSpanSlack = 0.2;
 #else
-  constexpr double kBurst = 1, kSpanSlack = 0.01;
+  constexpr bool kObservedSpacing = true;
+  constexpr double kSpanSlack = 0.01;
 #endif
-  EXPECT_TRUE(paced(logins, 100, kBurst));
+  if (kObservedSpacing) EXPECT_TRUE(paced(logins, 100, 1));
   EXPECT_GE(seconds_between(logins.front(), logins.back()), (90 - 1) / 100.0 - kSpanSlack);
   for (auto& c : clients) c->stop();
   ASSERT_TRUE(run_until(

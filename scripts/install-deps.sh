@@ -6,7 +6,11 @@ set -euo pipefail
 
 packages=(g++ cmake make pkg-config libevent-dev libgoogle-glog-dev libgflags-dev
           libgtest-dev libgmock-dev libbenchmark-dev python3 libssl-dev openssl
-          libwslay-dev libhiredis-dev redis-server memcached)
+          libwslay-dev libhiredis-dev redis-server memcached libhttp-parser-dev
+          chromium fonts-noto-cjk)
+# libhttp-parser-dev: the web overlay's HTTP parser (douyu_danmaku --web). chromium and a CJK font:
+# the overlay's end-to-end test renders the page in headless Chromium (Chinese barrage without a
+# CJK font is drawn as empty boxes; the README's screenshot is taken the same way).
 # Node.js and npm run the WebSocket interop tests (tests/interop/, the `ws` package from npm).
 # Debian's packages only when the commands are missing: a node from elsewhere (NodeSource, nvm)
 # brings its own npm, and Debian's npm package would conflict with it.

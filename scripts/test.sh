@@ -16,7 +16,13 @@ for mode in "${modes[@]}"; do
     *) echo "test.sh: unknown mode $mode (plain|asan|tsan)" >&2; exit 2 ;;
   esac
   echo "=== $mode: building in $dir/" >&2
-  bash scripts/build.sh "$dir" "${args[@]}"
+  # A failed build is recorded and the next mode still runs: one bad build must not hide the
+  # others' results.
+  if ! bash scripts/build.sh "$dir" "${args[@]}"; then
+    echo "=== $mode: BUILD FAILED" >&2
+    status=1
+    continue
+  fi
   echo "=== $mode: testing" >&2
   # TSan: libevent/glog are not instrumented; suppressions name only third-party frames.
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp"

@@ -295,7 +295,8 @@ void DouyuClient::handle_read() {
           if (!type || *type == LoginResponse::kType || *type == ServerError::kType) {
             Message m;
             if (batch_.scanned()) {
-              m.assign(frame.body, batch_.fields(batch_.size() - 1));
+              // Decoded in place in the batch: the batch's bytes, not the wire's.
+              m.assign(batch_.body(batch_.size() - 1), batch_.fields(batch_.size() - 1));
             } else {
               m.assign(frame.body);
             }

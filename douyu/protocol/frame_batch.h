@@ -1,13 +1,13 @@
 // FrameBatch: the bodies of the frames of one socket read, packed back to back into one buffer —
 // what the loop thread hands the worker thread (MessageWorker) in one lock.
 //
-// Why bodies and their scanned fields, not decoded Messages: the loop thread splits frames and
-// scans each body's fields (offsets only, no copy of a value); the worker thread lends each frame
-// to its one Message (lend(): decoded in place, unescaped, no copy) and delivers it. The two
-// threads share the decoding work. A batch costs four allocations however many frames it holds,
+// Why bodies and their decoded fields, not Messages: a body is decoded once, in place in the
+// batch (stt_decode_fields_in_place: field offsets, escaped values unescaped where they lie, no
+// copy of a value), by the loop thread or the worker; the worker lends each frame to its one
+// Message (lend()) and delivers it. A batch costs four allocations however many frames it holds,
 // and none once recycled: the worker hands drained batches back, cleared, capacity kept. Queued
-// memory is the wire's size plus 20 bytes per scanned field (see memory_bytes()). Which thread
-// scans is decided per read (add() or add_unscanned(), see DouyuClient::handle_read()).
+// memory is the wire's size plus 20 bytes per decoded field (see memory_bytes()). Which thread
+// decodes is decided per read (add() or add_unscanned(), see DouyuClient::handle_read()).
 #pragma once
 
 #include <algorithm>
@@ -26,33 +26,15 @@ class FrameBatch {
  public:
   static constexpr size_t kLargeBody = 64 * 1024;
 
-  // Appends a body and its fields: the loop thread scans it (stt_scan_fields), the worker only
-  // unescapes and delivers — the decoding work is split between the two threads. In a batch
-  // begun with add_unscanned() it is add_unscanned(): a batch is scanned whole or not at all.
-  void add(std::string_view body) {
-    if (unscanned_) {
-      add_unscanned(body);
-      return;
-    }
-    const size_t base = bytes_.size();
-    bytes_.append(body);
-    ends_.push_back(bytes_.size());
-    scan_body(base, bytes_.size());
-  }
-  // Appends a body without scanning it: the thread that takes the batch scans it (scan()). The
-  // reading thread does this while the worker has nothing queued, so that a worker with time to
-  // spare takes the scanning over and the two threads share the work whichever is busier.
-  void add_unscanned(std::string_view body) {
-    unscanned_ = unscanned_ || ends_.empty();
-    if (!unscanned_) {
-      add(body);
-      return;
-    }
-    bytes_.append(body);
-    ends_.push_back(bytes_.size());
-  }
+  // Appends a body and decodes it (the loop thread, while the worker is the busier one).
+  void add(std::string_view body) { append(body, true); }
+  // Appends a body without decoding it: the thread that takes the batch decodes it (scan()). The
+  // reading thread does this while the worker has little queued, so that a worker with time to
+  // spare takes the decoding over and the two threads share the work whichever is busier.
+  // A batch is decoded whole or not at all: its first body decides, for add() and add_unscanned().
+  void add_unscanned(std::string_view body) { append(body, false); }
   bool scanned() const { return !unscanned_; }
-  // Scans the bodies of a batch filled by add_unscanned(); nothing to do for one filled by add().
+  // Decodes the bodies of a batch filled by add_unscanned(); nothing to do for one filled by add().
   void scan() {
     if (!unscanned_) return;
     unscanned_ = false;
@@ -73,22 +55,20 @@ class FrameBatch {
   bool empty() const { return ends_.empty(); }
   // The bytes of the bodies it holds (not its capacity).
   size_t body_bytes() const { return bytes_.size(); }
-  // The i-th body (STT text without the frame's NUL); valid until the batch is changed.
+  // The i-th body (STT text without the frame's NUL; unescaped in place where its fields were
+  // escaped, once decoded: read it through fields(i)); valid until the batch is changed.
   std::string_view body(size_t i) const {
     return {bytes_.data() + body_begin(i), ends_[i] - body_begin(i)};
   }
-  // The fields of the i-th body, as stt_scan_fields gives them (offsets into body(i)). Scanned
-  // batches only.
+  // The fields of the i-th body, as stt_decode_fields_in_place gives them (offsets into body(i),
+  // sizes unescaped, no escape flags). Decoded batches only.
   std::span<const RawField> fields(size_t i) const {
     return {fields_.data() + fields_begin(i), field_ends_[i] - fields_begin(i)};
   }
-  // The i-th body and fields for Message::borrow(): the worker decodes them in place (unescaping
-  // rewrites the body and the fields' sizes), once, before the batch is recycled. Scanned
-  // batches only (scan() first).
-  void lend(size_t i, Message& message) {
-    message.borrow(
-        bytes_.data() + body_begin(i), ends_[i] - body_begin(i),
-        std::span<RawField>(fields_.data() + fields_begin(i), field_ends_[i] - fields_begin(i)));
+  // Points `message` at the i-th body and its fields (Message::borrow_decoded(): no copy); valid
+  // until the batch is changed. Decoded batches only (scan() first).
+  void lend(size_t i, Message& message) const {
+    message.borrow_decoded(bytes_.data() + body_begin(i), ends_[i] - body_begin(i), fields(i));
   }
   // What the batch holds in memory (capacity, not size): the unit of the receive queue's byte
   // bound. A body of many tiny fields costs its scanned fields too (20 bytes each).
@@ -107,7 +87,7 @@ class FrameBatch {
       // Swapped with fresh ones: moving an empty string in keeps the old buffer (libstdc++).
       std::string().swap(bytes_);
       std::vector<size_t>().swap(ends_);
-      std::vector<RawField>().swap(fields_);
+      RawFieldBuffer().swap(fields_);
       std::vector<size_t>().swap(field_ends_);
     } else {
       bytes_.clear();
@@ -120,7 +100,15 @@ class FrameBatch {
   }
 
  private:
-  // Scans the body in bytes_[begin, end) into fields_ and closes its entry in field_ends_.
+  void append(std::string_view body, bool decode_now) {
+    if (ends_.empty()) unscanned_ = !decode_now;
+    const size_t base = bytes_.size();
+    bytes_.append(body);
+    ends_.push_back(bytes_.size());
+    if (!unscanned_) scan_body(base, bytes_.size());
+  }
+  // Decodes the body in bytes_[begin, end) in place, its fields into fields_, and closes its
+  // entry in field_ends_.
   void scan_body(size_t begin, size_t end) {
     // A large body (a hostile one: 1 MiB of "a/a/..." is 524,288 fields) gets its fields' room in
     // one allocation: grown by doubling, the vector left freed chunks of every size behind it,
@@ -129,7 +117,7 @@ class FrameBatch {
       fields_.reserve(fields_.size() +
                       std::count(bytes_.begin() + begin, bytes_.begin() + end, '/') + 1);
     }
-    stt_scan_fields(std::string_view(bytes_).substr(begin, end - begin), fields_);
+    stt_decode_fields_in_place(bytes_.data() + begin, end - begin, fields_);
     field_ends_.push_back(fields_.size());
   }
 
@@ -138,7 +126,7 @@ class FrameBatch {
 
   std::string bytes_;               // the bodies, back to back
   std::vector<size_t> ends_;        // end offset of each body in bytes_
-  std::vector<RawField> fields_;    // the fields of every body, offsets into its own body
+  RawFieldBuffer fields_;           // the fields of every body, offsets into its own body
   std::vector<size_t> field_ends_;  // end index of each body's fields in fields_
   bool unscanned_ = false;          // filled by add_unscanned(), not scanned yet: no fields
   size_t queued_bytes_ = 0;

@@ -35,6 +35,13 @@ int Message::unescape_fields(char* data, RawField* fields, size_t count) {
   return type_index;
 }
 
+int Message::find_type() const {
+  for (size_t i = 0; i < count_; ++i) {
+    if (key(i) == "type") return static_cast<int>(i);
+  }
+  return -1;
+}
+
 void Message::copy_from(const Message& other) {
   body_.assign(other.data_ == nullptr ? "" : other.data_, other.size_);
   slots_.assign(other.fields_, other.fields_ + other.count_);

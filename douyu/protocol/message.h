@@ -80,6 +80,16 @@ class Message {
     count_ = fields.size();
   }
 
+  // The same for a body already decoded in place (stt_decode_fields_in_place: unescaped, escape
+  // flags cleared), as a FrameBatch lends it: nothing is left to do but find the type.
+  void borrow_decoded(const char* body, size_t size, std::span<const RawField> fields) {
+    data_ = body;
+    size_ = size;
+    fields_ = fields.data();
+    count_ = fields.size();
+    type_index_ = find_type();
+  }
+
   // type() of `body` without decoding it, when the body starts with a "type@=" field whose value
   // needs no unescaping (every server message does); nullopt otherwise: decode to know.
   static std::optional<std::string_view> peek_type(std::string_view body);
@@ -142,6 +152,8 @@ class Message {
   void decode();  // fills slots_ and type_index_ from body_, unescaping in place
   // The second half of decoding: `fields` scanned, `data` still escaped. Returns type()'s index.
   static int unescape_fields(char* data, RawField* fields, size_t count);
+  // The index of the first "type" field, -1 if none: the first field, on every server message.
+  int find_type() const;
   // Points the accessors at body_ and slots_.
   void own() {
     data_ = body_.data();

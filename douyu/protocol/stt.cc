@@ -1,6 +1,7 @@
 #include "douyu/protocol/stt.h"
 
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -73,45 +74,97 @@ namespace {
 #define ASYNCORE_INLINE
 #endif
 
-// The scanner: one pass over `text`, visiting only the bytes that matter ('/' and '@'), 16 at a
-// time with SSE2. All state lives in locals so it stays in registers; a reused `out` never
-// reallocates once warm.
-template <bool kList>
-void scan(std::string_view text, std::vector<RawField>& out) {
+// Where the scanner puts its fields. room(k): space for k more emit()s; finish(): at the end.
+// Either way a field is built in place by one placement-new, never stored in pieces and then
+// copied whole (a store-forwarding stall per field).
+// Into a std::vector: a vector's reserved room cannot be written in place, so fields go to a local
+// block, appended a block at a time (a push_back per field was an out-of-line call). Raw storage:
+// an array of RawField would zero all of its slots on every call.
+class VectorOut {
+ public:
+  static constexpr size_t kBlock = 64;  // a 64-byte step emits at most 64 fields
+  explicit VectorOut(std::vector<RawField>& out) : out_(out) {}
+  ASYNCORE_INLINE void room(size_t k) {
+    if (used_ + k > kBlock) finish();
+  }
+  ASYNCORE_INLINE void emit(size_t key_begin, size_t key_size, size_t value_begin,
+                            size_t value_size, uint8_t flags) {
+    new (fields() + used_++)
+        RawField{static_cast<uint32_t>(key_begin), static_cast<uint32_t>(key_size),
+                 static_cast<uint32_t>(value_begin), static_cast<uint32_t>(value_size), flags};
+  }
+  void finish() {
+    out_.insert(out_.end(), fields(), fields() + used_);
+    used_ = 0;
+  }
+
+ private:
+  RawField* fields() { return reinterpret_cast<RawField*>(storage_); }
+  std::vector<RawField>& out_;
+  alignas(RawField) unsigned char storage_[kBlock * sizeof(RawField)];
+  size_t used_ = 0;
+};
+
+// Into a RawFieldBuffer: straight to the fields' final place. Its room is checked per field, not
+// per step, so that a buffer reserved to the exact count (FrameBatch, for a large body) never
+// doubles for room it will not use. kUnescape: each escaped key and value is unescaped in place
+// as soon as its field ends (its bytes are still in cache, and no second pass over the fields is
+// needed); the text after the field, which the scanner has yet to read, is not touched.
+template <bool kUnescape>
+class BufferOut {
+ public:
+  BufferOut(RawFieldBuffer& out, char* text)
+      : out_(out), text_(text), next_(out.data() + out.size()), end_(out.data() + out.capacity()) {}
+  ASYNCORE_INLINE void room(size_t /*k*/) {}
+  ASYNCORE_INLINE void emit(size_t key_begin, size_t key_size, size_t value_begin,
+                            size_t value_size, uint8_t flags) {
+    if (next_ == end_) grow();
+    if (kUnescape && flags > RawField::kHasSeparator) {
+      if (flags & RawField::kKeyEscaped)
+        key_size = stt_unescape_in_place(text_ + key_begin, key_size);
+      if (flags & RawField::kValueEscaped) {
+        value_size = stt_unescape_in_place(text_ + value_begin, value_size);
+      }
+      flags &= RawField::kHasSeparator;
+    }
+    new (next_++)
+        RawField{static_cast<uint32_t>(key_begin), static_cast<uint32_t>(key_size),
+                 static_cast<uint32_t>(value_begin), static_cast<uint32_t>(value_size), flags};
+  }
+  void finish() { out_.set_size(static_cast<size_t>(next_ - out_.data())); }
+
+ private:
+  void grow() {
+    finish();
+    out_.reserve_more(1);
+    next_ = out_.data() + out_.size();
+    end_ = out_.data() + out_.capacity();
+  }
+  RawFieldBuffer& out_;
+  char* const text_;
+  RawField* next_;
+  RawField* end_;
+};
+
+// The scanner: one pass over `text`, visiting only the bytes that matter ('/' and '@'), 64 at a
+// time with SSE2. All state lives in locals so it stays in registers.
+template <bool kList, class Out>
+void scan(std::string_view text, Out& out) {
   const char* p = text.data();
   const size_t n = text.size();
   size_t item_start = 0;
   size_t sep = SIZE_MAX;
   uint8_t flags = 0;
-  // Fields are built in a local block and appended to `out` a block at a time: a push_back per
-  // field was an out-of-line call, and a RawField built then copied in whole right away is
-  // stored in pieces and loaded at once (a store-forwarding stall per field).
-  // (Raw storage: an array of RawField would zero all of its 32 slots on every call.)
-  constexpr size_t kBlock = 32;
-  alignas(RawField) unsigned char storage[kBlock * sizeof(RawField)];
-  RawField* const block_fields = reinterpret_cast<RawField*>(storage);
-  size_t used = 0;
-  auto flush = [&] {
-    out.insert(out.end(), block_fields, block_fields + used);
-    used = 0;
-  };
-  auto emit = [&](size_t key_begin, size_t key_size, size_t value_begin, size_t value_size,
-                  uint8_t field_flags) ASYNCORE_INLINE {
-    if (used == kBlock) flush();
-    new (block_fields + used++) RawField{
-        static_cast<uint32_t>(key_begin), static_cast<uint32_t>(key_size),
-        static_cast<uint32_t>(value_begin), static_cast<uint32_t>(value_size), field_flags};
-  };
 
   auto end_item = [&](size_t end) ASYNCORE_INLINE {
     if (kList || end > item_start) {
       if (!kList && sep != SIZE_MAX) {
-        emit(item_start, sep - item_start, sep + 2, end - sep - 2,
-             static_cast<uint8_t>(flags | RawField::kHasSeparator));
+        out.emit(item_start, sep - item_start, sep + 2, end - sep - 2,
+                 static_cast<uint8_t>(flags | RawField::kHasSeparator));
       } else {
         // Bare item (or list item): everything is the value; every '@' seen counts for it.
-        emit(item_start, 0, item_start, end - item_start,
-             flags != 0 ? uint8_t{RawField::kValueEscaped} : uint8_t{0});
+        out.emit(item_start, 0, item_start, end - item_start,
+                 flags != 0 ? uint8_t{RawField::kValueEscaped} : uint8_t{0});
       }
     }
     item_start = end + 1;
@@ -146,6 +199,7 @@ void scan(std::string_view text, std::vector<RawField>& out) {
   for (; i + 64 <= n; i += 64) {
     uint64_t mask =
         block(i) | (block(i + 16) << 16) | (block(i + 32) << 32) | (block(i + 48) << 48);
+    out.room(64);
     while (mask != 0) {
       on_byte(i + static_cast<size_t>(__builtin_ctzll(mask)));
       mask &= mask - 1;
@@ -153,6 +207,7 @@ void scan(std::string_view text, std::vector<RawField>& out) {
   }
   for (; i + 16 <= n; i += 16) {
     uint64_t mask = block(i);
+    out.room(16);
     while (mask != 0) {
       on_byte(i + static_cast<size_t>(__builtin_ctzll(mask)));
       mask &= mask - 1;
@@ -161,21 +216,48 @@ void scan(std::string_view text, std::vector<RawField>& out) {
 #endif
   for (; i < n; ++i) {
     if (p[i] == '/' || p[i] == '@') {
+      out.room(1);
       on_byte(i);
     }
   }
   // A final item without its '/': kept only when not empty, in both modes.
   if (n > item_start) {
+    out.room(1);
     end_item(n);
   }
-  flush();
+  out.finish();
 }
 
 }  // namespace
 
-void stt_scan_fields(std::string_view text, std::vector<RawField>& out) { scan<false>(text, out); }
+void stt_scan_fields(std::string_view text, std::vector<RawField>& out) {
+  VectorOut sink(out);
+  scan<false>(text, sink);
+}
 
-void stt_scan_items(std::string_view text, std::vector<RawField>& out) { scan<true>(text, out); }
+void stt_scan_fields(std::string_view text, RawFieldBuffer& out) {
+  BufferOut<false> sink(out, nullptr);
+  scan<false>(text, sink);
+}
+
+void stt_decode_fields_in_place(char* text, size_t size, RawFieldBuffer& out) {
+  BufferOut<true> sink(out, text);
+  scan<false>(std::string_view(text, size), sink);
+}
+
+void stt_scan_items(std::string_view text, std::vector<RawField>& out) {
+  VectorOut sink(out);
+  scan<true>(text, sink);
+}
+
+RawFieldBuffer::~RawFieldBuffer() { std::free(data_); }
+
+void RawFieldBuffer::reallocate(size_t capacity) {
+  void* grown = std::realloc(data_, capacity * sizeof(RawField));
+  if (grown == nullptr) throw std::bad_alloc();
+  data_ = static_cast<RawField*>(grown);
+  capacity_ = capacity;
+}
 
 bool stt_looks_like_map(std::string_view text) { return text.find("@=") != std::string_view::npos; }
 

@@ -207,6 +207,52 @@ TEST(SttScanFields, MatchesTheByteByByteRulesOnRandomText) {
   }
 }
 
+// The in-place forms against the vector scanner on the same random texts: stt_scan_fields into a
+// RawFieldBuffer gives the same fields; stt_decode_fields_in_place gives each key and value
+// unescaped (stt_unescape of the scanned raw one), no escape flags, in a buffer that starts empty
+// and grows one field at a time (capacity 1).
+TEST(SttScanFields, InPlaceFormsMatchTheScannerOnRandomText) {
+  uint64_t seed = 0x2545f4914f6cdd1dULL;
+  auto next = [&] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  constexpr std::string_view kAlphabets[] = {"a@=/", "ab@=/AS", "abcdefgh@/=AS", "aaaaaaaa@A/S"};
+  std::vector<RawField> want;
+  RawFieldBuffer scanned;
+  RawFieldBuffer decoded;
+  for (int round = 0; round < 20000; ++round) {
+    const std::string_view alphabet = kAlphabets[round % 4];
+    std::string text(next() % 300, 'x');
+    for (char& c : text) c = alphabet[next() % alphabet.size()];
+    want.clear();
+    stt_scan_fields(text, want);
+    scanned.clear();
+    stt_scan_fields(text, scanned);
+    ASSERT_EQ(scanned.size(), want.size()) << text;
+    decoded = RawFieldBuffer();
+    decoded.reserve(round % 2);  // none, or room for one: grown field by field
+    std::string in_place = text;
+    stt_decode_fields_in_place(in_place.data(), in_place.size(), decoded);
+    ASSERT_EQ(decoded.size(), want.size()) << text;
+    for (size_t i = 0; i < want.size(); ++i) {
+      const RawField& s = scanned.data()[i];
+      ASSERT_EQ(s.key_begin, want[i].key_begin) << text << " field " << i;
+      ASSERT_EQ(s.key_size, want[i].key_size) << text << " field " << i;
+      ASSERT_EQ(s.value_begin, want[i].value_begin) << text << " field " << i;
+      ASSERT_EQ(s.value_size, want[i].value_size) << text << " field " << i;
+      ASSERT_EQ(s.flags, want[i].flags) << text << " field " << i;
+      const RawField& d = decoded.data()[i];
+      ASSERT_EQ(d.raw_key(in_place), stt_unescape(want[i].raw_key(text))) << text << " field " << i;
+      ASSERT_EQ(d.raw_value(in_place), stt_unescape(want[i].raw_value(text)))
+          << text << " field " << i;
+      ASSERT_EQ(d.flags, want[i].flags & RawField::kHasSeparator) << text << " field " << i;
+    }
+  }
+}
+
 // Appending: fields go after what `out` already holds (the vector is grown by the scanner).
 TEST(SttScanFields, AppendsToWhatIsThere) {
   std::vector<RawField> out;

@@ -242,7 +242,7 @@ TEST_F(HttpServerTest, HeaderDeadlineAgainstASlowClient) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 408);
   const double took = std::chrono::duration<double>(Clock::now() - t0).count();
-  EXPECT_GE(took, 0.29);  // libevent's timers round to the millisecond
+  EXPECT_GE(took, 0.25);  // libevent's cached time can fire a timer a little early
   EXPECT_LT(took, 5.0);
   c.read_to_end();
   EXPECT_NE(c.end(), Client::End::kTimeout);

@@ -9,6 +9,9 @@
 // rooms go through one ConnectPacer, --connect-rate per second.
 // With --redis every room message also goes to a RedisStreamSink on the same loop; at the end,
 // once every room has logged out, the sink is flushed (--redis-flush-timeout) before exiting.
+// With --web an HTTP server on the same loop (web_overlay.h, docs/WEB.md) serves the browser
+// overlay and streams the messages stdout gets to it; it starts before the rooms connect and
+// closes once they have all stopped.
 //
 // stdout carries messages only; logs and the final summary go to stderr. stdout (output.h) is
 // written whole lines at a time, at once whenever a room's worker has caught up; a stuck, closed
@@ -44,6 +47,7 @@
 #include "samples/danmaku/options.h"
 #include "samples/danmaku/output.h"
 #include "samples/danmaku/stats_report.h"
+#include "samples/danmaku/web_overlay.h"
 #include "samples/flags.h"
 
 using asyncore::Address;
@@ -189,6 +193,7 @@ class App {
     try {
       if (options_.demo) start_simulator();
       choose_endpoint();
+      if (options_.web_port) start_web();
     } catch (const std::exception& e) {  // a CA file OpenSSL cannot use, a port, ...
       std::fprintf(stderr, "douyu_danmaku: %s\n", e.what());
       return 1;
@@ -259,6 +264,14 @@ class App {
     options_.host = "127.0.0.1";
     options_.port = server_->address().port();
     LOG(INFO) << "demo: Douyu simulator listening on " << server_->address().to_string();
+  }
+
+  // --web: listening before any room connects; the line tells users (and tests, with --web=0)
+  // where. Throws std::runtime_error naming the address when it cannot listen.
+  void start_web() {
+    web_ = std::make_unique<danmaku::WebOverlay>(loop_, options_.web_host, *options_.web_port);
+    std::fprintf(stderr, "web overlay: %s\n", web_->url().c_str());
+    std::fflush(stderr);
   }
 
   // Where the clients connect, and (wss) the TLS context all rooms share. Throws
@@ -365,7 +378,10 @@ class App {
     deliver(room, m);
     // The message being delivered still counts as queued: <= 1 means nothing waits behind it.
     const DouyuClient* client = self.load(std::memory_order_acquire);
-    if (client == nullptr || client->queued_messages() <= 1) printer_.caught_up();
+    if (client == nullptr || client->queued_messages() <= 1) {
+      printer_.caught_up();
+      if (web_) web_->caught_up();
+    }
   }
 
   void deliver(const std::string& room, const Message& m) {
@@ -374,16 +390,19 @@ class App {
     if (options_.types.empty() ? session : options_.types.count(std::string(type)) == 0) return;
     if (session) {
       printer_.print(room, m);
+      if (web_) web_->add(m);
       return;
     }
     const uint64_t n = counted_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (options_.max_messages > 0 && n > options_.max_messages) return;  // stopping already
     if (options_.decode == danmaku::Decode::kTyped) typed_.dispatch(m);
     printer_.print(room, m);
+    if (web_) web_->add(m);  // the browsers get what stdout gets
     // The server's keep-alive traffic is not room activity: it stays out of the streams.
     if (sink_ && type != "pingreq" && type != "keeplive") sink_->add(room, m);
     if (options_.max_messages > 0 && n == options_.max_messages) {
       printer_.caught_up();
+      if (web_) web_->caught_up();
       loop_.call_soon_threadsafe([this] { shutdown("max messages reached"); });
     }
   }
@@ -479,6 +498,7 @@ class App {
     }
     if (sink_ && !sink_flushed_) return;
     if (server_) server_->close();
+    if (web_) web_->close();  // its connections and timer go: loop() can return
     for (TimerId* t : {&watch_timer_, &duration_timer_, &stats_timer_}) {
       if (*t != 0) loop_.cancel(*t);
       *t = 0;
@@ -612,6 +632,9 @@ class App {
   std::chrono::steady_clock::time_point last_stats_;
   std::unique_ptr<danmaku::DemoCertificate> demo_certificate_;  // --demo-transport=wss
   std::unique_ptr<DouyuServer> server_;  // declared after loop_: destroyed before it
+  // --web; after loop_ (destroyed before it) and before clients_ (whose workers call add():
+  // they are joined first).
+  std::unique_ptr<danmaku::WebOverlay> web_;
   Endpoint endpoint_;
   std::shared_ptr<asyncore::TlsContext> tls_context_;  // wss: one for every room
   std::vector<std::unique_ptr<DouyuClient>> clients_;

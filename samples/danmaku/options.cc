@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/address.h"
 #include "douyu/protocol/room_id.h"
 #include "samples/flags.h"
 
@@ -47,6 +48,8 @@ DEFINE_string(redis_stream, "douyu:{rid}", "stream name template ({rid}: room id
 DEFINE_uint64(redis_maxlen, 0, "XADD MAXLEN ~ N (0: no trimming)");
 DEFINE_uint64(redis_buffer, 300000, "messages buffered while Redis is unreachable");
 DEFINE_double(redis_flush_timeout, 10, "seconds the end of the run waits for Redis");
+DEFINE_int32(web, -1, "serve the browser overlay on this port (0: a free one)");
+DEFINE_string(web_host, "127.0.0.1", "address the overlay's server listens on");
 
 namespace danmaku {
 
@@ -153,6 +156,14 @@ Collects Douyu live-room barrage (danmaku) and prints it. Logs go to stderr.
   --redis-flush-timeout=SEC
                      at the end, how long to wait for Redis to take what is buffered
                      (default 10; 0 .. 3600); a second signal gives up at once
+  --web=PORT         also serve a live barrage overlay for browsers (an OBS browser source) at
+                     http://HOST:PORT/ on the same event loop: the page at /, every message that
+                     --types lets through as Server-Sent Events at /events (the JSON of
+                     --output=jsonl). 0 takes a free port; once listening, stderr says
+                     "web overlay: http://HOST:PORT/". Page options in the URL: see
+                     docs/WEB.md and the README's overlay section
+  --web-host=ADDR    the address it listens on (default 127.0.0.1; an IPv6 address such as ::1
+                     works; 0.0.0.0 or :: opens it to the network: the overlay has no password)
   --decode=MODE      fields (default: messages are decoded to their fields) or typed (also
                      route every message through DouyuHandler::dispatch to its typed view;
                      for the benchmarks in bench/, see docs/PERFORMANCE.md)
@@ -380,6 +391,20 @@ ParseResult parse_options(const std::vector<std::string>& args) {
       if (last.count(name) != 0)
         result.warnings.push_back(last.at(name)->given + " applies with --redis only; ignored");
     }
+  }
+  // The browser overlay.
+  if (last.count("web") != 0) {
+    if (FLAGS_web < 0 || FLAGS_web > 65535)
+      return bad("web", "allowed: 0 .. 65535; 0: a free port");
+    o.web_port = static_cast<uint16_t>(FLAGS_web);
+  }
+  if (last.count("web_host") != 0) {
+    if (!asyncore::Address::parse(FLAGS_web_host, 0)) {
+      return bad("web_host", "a numeric IPv4 or IPv6 address, e.g. 127.0.0.1 or ::1");
+    }
+    o.web_host = FLAGS_web_host;
+    if (!o.web_port)
+      result.warnings.push_back(last.at("web_host")->given + " applies with --web only; ignored");
   }
   result.options = std::move(o);
   return result;

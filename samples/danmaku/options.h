@@ -61,6 +61,10 @@ struct Options {
   uint64_t redis_buffer = 300'000;           // --redis-buffer: messages
   double redis_flush_timeout = 10;           // --redis-flush-timeout, seconds
   Decode decode = Decode::kFields;  // kTyped: every message also goes through its typed view
+  // --web=PORT: the browser overlay (an HTTP server on the rooms' loop, docs/WEB.md); 0 takes a
+  // free port. Unset: no server.
+  std::optional<uint16_t> web_port;
+  std::string web_host = "127.0.0.1";  // --web-host: a numeric IPv4 or IPv6 address
 };
 
 // Ranges of the numeric flags: values outside them (or that no clock can hold) are usage errors.

@@ -415,3 +415,30 @@ TEST_F(DanmakuTlsOptions, WssFlagsWithoutWssAreWarnedAbout) {
 }
 
 }  // namespace
+
+// --web and --web-host: the browser overlay's server (docs/WEB.md).
+TEST(DanmakuOptions, WebPortAndHost) {
+  EXPECT_FALSE(options_of({"--demo"}).web_port) << "no server unless asked";
+  EXPECT_EQ(options_of({"--demo"}).web_host, "127.0.0.1");
+  EXPECT_EQ(options_of({"--demo", "--web=8080"}).web_port, std::optional<uint16_t>(8080));
+  EXPECT_EQ(options_of({"--demo", "--web", "0"}).web_port, std::optional<uint16_t>(0));
+  EXPECT_EQ(options_of({"--demo", "--web=65535"}).web_port, std::optional<uint16_t>(65535));
+  EXPECT_EQ(options_of({"--demo", "--web=1", "--web-host=::1"}).web_host, "::1");
+  EXPECT_EQ(options_of({"--demo", "--web=1", "--web_host=0.0.0.0"}).web_host, "0.0.0.0");
+  EXPECT_EQ(error_of({"--demo", "--web=65536"}),
+            "--web: bad value '65536' (allowed: 0 .. 65535; 0: a free port)");
+  EXPECT_EQ(error_of({"--demo", "--web=-1"}),
+            "--web: bad value '-1' (allowed: 0 .. 65535; 0: a free port)");
+  EXPECT_TRUE(contains(error_of({"--demo", "--web=http"}), "--web: bad value 'http'"));
+  EXPECT_EQ(error_of({"--demo", "--web=80", "--web-host=localhost"}),
+            "--web-host: bad value 'localhost' (a numeric IPv4 or IPv6 address, e.g. 127.0.0.1 "
+            "or ::1)");
+  EXPECT_TRUE(contains(error_of({"--demo", "--web=80", "--web-host="}), "--web-host: bad value"));
+  const auto w = warnings_of({"--demo", "--web-host=::1"});
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0], "--web-host applies with --web only; ignored");
+  const std::string help = danmaku::usage();
+  EXPECT_TRUE(contains(help, "--web=PORT"));
+  EXPECT_TRUE(contains(help, "--web-host=ADDR"));
+  EXPECT_TRUE(contains(help, "web overlay: http://HOST:PORT/"));
+}

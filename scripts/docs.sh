@@ -16,7 +16,7 @@ export ASYNCORE_VERSION
 start=$SECONDS
 # All headers filtered in one Python process (doxygen_filter.sh then reads the copies).
 rm -rf "$dir/filtered"
-python3 scripts/doxygen_filter.py --cache "$dir/filtered" core/*.h client/*.h douyu/*/*.h redis/*.h
+python3 scripts/doxygen_filter.py --cache "$dir/filtered" core/*.h client/*.h douyu/*/*.h redis/*.h web/*.h
 status=0
 doxygen docs/Doxyfile >"$dir/doxygen.log" 2>&1 || status=$?
 warnings=0

@@ -1,11 +1,12 @@
 # Installation: `cmake --install <build> --prefix P` puts
-#   P/include/asyncore/<core|client|douyu/*|redis>/*.h   the headers, under their source paths, so
+#   P/include/asyncore/<core|client|douyu/*|redis|web>/*.h
+#                                                        the headers, under their source paths, so
 #                                                        a consumer's includes read as in-tree
 #                                                        ("core/dispatcher.h", ...)
 #   P/lib/libasyncore_*.a                                 the libraries (static unless BUILD_SHARED_LIBS)
 #   P/lib/cmake/asyncore/                                 find_package(asyncore): asyncore::core,
 #                                                        ::client, ::douyu_protocol, ::douyu,
-#                                                        ::douyu_simulator, ::redis
+#                                                        ::douyu_simulator, ::redis, ::web
 #   P/lib/pkgconfig/asyncore-*.pc                         the same libraries for pkg-config
 # Nothing else (samples, tests, benchmarks, fuzzers) is installed. The include directory itself
 # (include/asyncore on install, the source root in the tree) is set by each library through
@@ -14,7 +15,7 @@
 include(CMakePackageConfigHelpers)
 
 set(ASYNCORE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/asyncore)
-set(_asyncore_libraries core client douyu_protocol douyu douyu_simulator redis)
+set(_asyncore_libraries core client douyu_protocol douyu douyu_simulator redis web)
 
 foreach(lib IN LISTS _asyncore_libraries)
   # asyncore_core is exported as asyncore::core, the name the tree's ALIAS targets use.
@@ -30,7 +31,7 @@ install(TARGETS ${_asyncore_targets} EXPORT asyncoreTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # Every header of the libraries' folders (all of them are public; thread_check.h is harmless).
-foreach(dir core client douyu redis)
+foreach(dir core client douyu redis web)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/asyncore
           FILES_MATCHING PATTERN "*.h")
 endforeach()
@@ -94,3 +95,6 @@ asyncore_pkgconfig(douyu_simulator "asyncore for C++: DouyuServer, the loopback 
                    asyncore-douyu "" "")
 asyncore_pkgconfig(redis "asyncore for C++: RedisStreamSink, Douyu messages into Redis Streams"
                    "asyncore-douyu-protocol asyncore-core" hiredis "")
+# http_parser (Debian's libhttp-parser-dev) has no .pc file: named in Libs.
+asyncore_pkgconfig(web "asyncore for C++: HttpServer and Server-Sent Events (EventStream)"
+                   "asyncore-client asyncore-core" "" -lhttp_parser)

@@ -49,7 +49,8 @@ no_source_path() {
 echo "=== install: cmake --install $build --prefix $prefix" >&2
 run "cmake --install $build" "$tmp/install.log" cmake --install "$build" --prefix "$prefix" || exit 1
 for f in include/asyncore/core/dispatcher.h include/asyncore/client/async_chat.h \
-         include/asyncore/douyu/client/douyu_client.h lib/cmake/asyncore/asyncoreConfig.cmake \
+         include/asyncore/douyu/client/douyu_client.h include/asyncore/web/http_server.h \
+         lib/cmake/asyncore/asyncoreConfig.cmake \
          lib/pkgconfig/asyncore-douyu.pc; do
   [ -f "$prefix/$f" ] || { echo "install_test.sh: FAILED: $f not installed" >&2; exit 1; }
 done
@@ -81,7 +82,7 @@ fi
 
 echo "=== consumer (b): pkg-config" >&2
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-modules="asyncore-douyu-simulator asyncore-douyu asyncore-client asyncore-core"
+modules="asyncore-web asyncore-douyu-simulator asyncore-douyu asyncore-client asyncore-core"
 if flags=$(pkg-config --cflags --libs $modules 2>"$tmp/pkg-config.log"); then
   echo "    pkg-config --cflags --libs $modules: $flags" >&2
   echo "$flags" >"$tmp/pkg-config-flags.txt"

@@ -17,6 +17,10 @@ namespace asyncore::douyu {
 
 namespace {
 constexpr size_t kReadChunk = 64 * 1024;
+// A busy room's batch holds a read and the start of a frame carried over from the one before.
+constexpr size_t kCarryRoom = 4 * 1024;
+// What a connection lost mid-frame keeps of its batch for the next connection.
+constexpr size_t kKeepReadBatchBytes = 256 * 1024;
 // Reads per readiness event: enough to drain a busy socket in few turns, few enough that one
 // flooding room does not starve the others on the same loop.
 constexpr int kReadsPerEvent = 4;
@@ -43,8 +47,8 @@ std::chrono::milliseconds checked_interval(std::chrono::milliseconds ms, const c
   return ms;
 }
 
-// One read buffer per loop thread, shared by all its clients: every read is copied out of it
-// (into the FrameBatch, or the decoder's partial frame) before handle_read() returns, so no view
+// One read buffer per loop thread, shared by all its clients, for the reads of quiet rooms:
+// every read is copied out of it (into the FrameBatch) before handle_read() returns, so no view
 // into it outlives the call. Per client, 64 KiB of zero-filled, resident memory would be the
 // largest part of an idle room's cost.
 std::string& read_buffer() {
@@ -242,7 +246,7 @@ void DouyuClient::handle_connect() {
   state_ = State::kLoggingIn;
   last_receive_ = std::chrono::steady_clock::now();
   reading_paused_ = false;
-  decoder_.reset();
+  forget_partial_frame();
   // loginreq goes first, ahead of anything enqueued while connecting.
   out_ = loginreq(options_.room_id).bytes();
   out_sent_ = 0;
@@ -269,45 +273,63 @@ bool DouyuClient::readable() {
 
 void DouyuClient::handle_read() {
   std::string lost_reason;
-  std::string& buffer = read_buffer();
   for (int i = 0; i < kReadsPerEvent; ++i) {
-    const ssize_t n = recv(buffer.data(), buffer.size());
+    // batch_ holds no frame here, only the start of one still arriving (if any). A busy room's
+    // batch comes back from the worker with room for a whole read: receive straight into it, so
+    // no body is copied on this thread. A quiet room's batch has no room: receive into the loop
+    // thread's buffer and copy what came (an idle room then pins no 64 KiB of its own).
+    const size_t held = batch_.body_bytes();
+    ssize_t n = 0;
+    if (batch_.receive_capacity() >= held + kReadChunk) {
+      n = recv(batch_.receive_space(kReadChunk), kReadChunk);
+      if (n > 0) batch_.received(static_cast<size_t>(n));
+    } else {
+      std::string& buffer = read_buffer();
+      n = recv(buffer.data(), buffer.size());
+      if (n == static_cast<ssize_t>(kReadChunk)) {
+        // A full read: the room is busy. Sized for the next ones to be received in place (with
+        // room for a frame's start carried over).
+        batch_.receive_space(kReadChunk + kCarryRoom);
+      }
+      if (n > 0) batch_.received(std::string_view(buffer.data(), static_cast<size_t>(n)));
+    }
     if (n <= 0) return;  // nothing now, or closed (handle_close ran)
     bytes_received_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
-    // The bodies of this read fit in n bytes, plus the frame completed from earlier reads.
-    batch_.reserve(static_cast<size_t>(n) + decoder_.buffered(), static_cast<size_t>(n) / 64);
-    // The loop thread splits frames; the worker decodes them. Scanning the fields is shared by
-    // queue depth: while the worker is behind by more than an eighth of the high-water mark it is
-    // the busier thread, and the loop thread scans (FrameBatch::add); else it leaves this read's
-    // scanning to the worker (add_unscanned). A reader that scans only when the worker has
-    // nothing queued at all (threshold 0) still scanned most reads: 2.3 M msg/s against 2.9 M
-    // with this threshold (docs/PERFORMANCE.md). Only the rare types the session acts on (or a
-    // body whose type cannot be read at a glance) are decoded here.
-    const bool scan_here = worker_.pending() > worker_.high_water() / 8;
-    const bool ok = decoder_.feed(
-        std::string_view(buffer.data(), static_cast<size_t>(n)), [&](const FrameView& frame) {
-          if (scan_here) {
-            batch_.add(frame.body);
-          } else {
-            batch_.add_unscanned(frame.body);
-          }
-          const auto type = Message::peek_type(frame.body);
-          if (!type || *type == LoginResponse::kType || *type == ServerError::kType) {
-            Message m;
-            if (batch_.scanned()) {
-              // Decoded in place in the batch: the batch's bytes, not the wire's.
-              m.assign(batch_.body(batch_.size() - 1), batch_.fields(batch_.size() - 1));
-            } else {
-              m.assign(frame.body);
-            }
-            on_message_loop_side(m, lost_reason);
-          }
-        });
+    batch_.reserve_frames(held + static_cast<size_t>(n), static_cast<size_t>(n) / 64);
+    // The loop thread splits frames; the worker decodes them. Decoding is shared by queue
+    // depth: while the worker is behind by more than an eighth of the high-water mark it is the
+    // busier thread, and the loop thread decodes this read (add_received(..., true)); else it
+    // leaves it to the worker. A reader that decodes only when the worker has nothing queued at
+    // all (threshold 0) still decoded most reads: 2.3 M msg/s against 2.9 M with this threshold
+    // (docs/PERFORMANCE.md). Only the rare types the session acts on (or a body whose type cannot
+    // be read at a glance) are decoded here.
+    const bool decode_here = worker_.pending() > worker_.high_water() / 8;
+    size_t split = 0;
+    const bool ok = decoder_.split(batch_.received_bytes(), split, [&](const FrameView& frame) {
+      batch_.add_received(frame.body, decode_here);
+      const auto type = Message::peek_type(frame.body);
+      if (!type || *type == LoginResponse::kType || *type == ServerError::kType) {
+        Message m;
+        if (batch_.scanned()) {
+          // Decoded in place in the batch: its fields, not the wire's bytes.
+          m.assign(batch_.body(batch_.size() - 1), batch_.fields(batch_.size() - 1));
+        } else {
+          m.assign(frame.body);
+        }
+        on_message_loop_side(m, lost_reason);
+      }
+    });
     // After decoding, not before: a slow turn (a huge frame, a sanitizer build) is not silence.
     last_receive_ = std::chrono::steady_clock::now();
-    frames_received_.fetch_add(batch_.size(), std::memory_order_relaxed);
-    // The good frames before a bad one are delivered too.
-    worker_.push(batch_);
+    if (!batch_.empty()) {
+      frames_received_.fetch_add(batch_.size(), std::memory_order_relaxed);
+      // The start of the next frame goes on with the next batch; the good frames before a bad
+      // one are delivered too.
+      batch_.take_tail(split, tail_);
+      worker_.push(batch_);
+      if (!tail_.empty()) batch_.received(tail_);
+      if (tail_.capacity() > kCarryRoom) std::string().swap(tail_);  // carried a large frame
+    }
     if (!ok) {
       LOG(ERROR) << tag() << "malformed frame from " << addr().to_string() << ": "
                  << decoder_.error_message();
@@ -320,8 +342,13 @@ void DouyuClient::handle_read() {
     if (worker_.should_pause()) return;
     // A short read drained the socket, unless TLS or the layer still hold decoded bytes (a
     // WebSocket message ends every few KiB: stopping there would cost a loop turn each).
-    if (static_cast<size_t>(n) < buffer.size() && !input_pending()) return;
+    if (static_cast<size_t>(n) < kReadChunk && !input_pending()) return;
   }
+}
+
+void DouyuClient::forget_partial_frame() {
+  decoder_.reset();
+  batch_.recycle(kKeepReadBatchBytes);  // holds no frame: a frame's start at most
 }
 
 void DouyuClient::on_message_loop_side(const Message& m, std::string& lost_reason) {
@@ -363,8 +390,9 @@ void DouyuClient::handle_close() {
   const int err = disconnect_errno();
   std::string reason = err == 0 ? std::string("server closed the connection")
                                 : std::string("connection broken: ") + std::strerror(err);
-  if (decoder_.buffered() > 0) {
-    reason += " in the middle of a frame (" + std::to_string(decoder_.buffered()) + " bytes kept)";
+  if (!batch_.received_bytes().empty()) {
+    reason += " in the middle of a frame (" + std::to_string(batch_.received_bytes().size()) +
+              " bytes kept)";
   }
   connection_lost(reason);
 }
@@ -394,7 +422,7 @@ void DouyuClient::connection_lost(const std::string& reason) {
     send_queue_.clear();
     send_queue_nonempty_.store(false, std::memory_order_release);
   }
-  decoder_.reset();
+  forget_partial_frame();
   if (stop_requested_ || state() == State::kStopping) {
     finish("");
     return;

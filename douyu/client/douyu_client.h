@@ -208,6 +208,8 @@ class DouyuClient : public Dispatcher {
   void connect_when_due();  // now, or when connect_pacer grants a slot
   void connect_now();
   void on_message_loop_side(const Message& m, std::string& lost_reason);
+  // A new or lost connection: the decoder's state and a frame's start in batch_ are dropped.
+  void forget_partial_frame();
   void connection_lost(const std::string& reason);
   void stop_on_loop();
   void finish(const std::string& failure);
@@ -223,8 +225,11 @@ class DouyuClient : public Dispatcher {
 
   // Loop thread only.
   FrameDecoder decoder_;
-  FrameBatch batch_;  // the frame bodies of one read, handed to the worker in one lock
-  std::string out_;   // bytes being sent; out_[out_sent_..] still to go
+  // The frames of one read, handed to the worker in one lock; between reads, the start of a
+  // frame still arriving (FrameBatch::take_tail() carries it over through tail_).
+  FrameBatch batch_;
+  std::string tail_;
+  std::string out_;  // bytes being sent; out_[out_sent_..] still to go
   size_t out_sent_ = 0;
   bool close_after_flush_ = false;
   Backoff backoff_;

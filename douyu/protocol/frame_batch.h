@@ -1,4 +1,5 @@
-// FrameBatch: the bodies of the frames of one socket read, packed back to back into one buffer —
+// FrameBatch: the frames of one socket read in one buffer — the bytes as received, frames in
+// place (DouyuClient reads into it: receive_space()), or bodies copied back to back (add()) —
 // what the loop thread hands the worker thread (MessageWorker) in one lock.
 //
 // Why bodies and their decoded fields, not Messages: a body is decoded once, in place in the
@@ -34,17 +35,55 @@ class FrameBatch {
   // A batch is decoded whole or not at all: its first body decides, for add() and add_unscanned().
   void add_unscanned(std::string_view body) { append(body, false); }
   bool scanned() const { return !unscanned_; }
+
+  // The zero-copy way in, for a reader that receives straight into the batch (DouyuClient): the
+  // batch then holds the stream's bytes as they came, headers included, and its frames are views
+  // of their bodies in place — no body is copied on the reading thread.
+  //   char* p = batch.receive_space(n); ... recv(p, n) ... batch.received(got);
+  //   then add_received(body) for each whole frame the decoder finds in received_bytes().
+  // The bytes after the last whole frame (a frame still arriving) stay; whoever takes the batch
+  // ignores them (see take_tail()).
+  // Room for `n` more received bytes: exactly that in an empty batch (the reader sizes its
+  // batches), at least twice what it holds otherwise (a large frame arriving read by read).
+  char* receive_space(size_t n) {
+    bytes_.reserve(std::max(bytes_.size() + n, 2 * bytes_.size()));
+    return bytes_.data() + bytes_.size();
+  }
+  // `n` bytes were written at receive_space().
+  void received(size_t n) { bytes_.set_size(bytes_.size() + n); }
+  // Appends a copy of received bytes (a read made elsewhere).
+  void received(std::string_view data) { bytes_.append(data.data(), data.size()); }
+  size_t receive_capacity() const { return bytes_.capacity(); }
+  // Every byte the batch holds, from its start: bodies added by add() and received bytes.
+  std::string_view received_bytes() const { return {bytes_.data(), bytes_.size()}; }
+  // Adds a frame whose body lies in received_bytes() (a view into it); decoded now or by the
+  // thread that takes the batch, as add() and add_unscanned().
+  void add_received(std::string_view body, bool decode_now) {
+    const size_t begin = static_cast<size_t>(body.data() - bytes_.data());
+    add_frame(begin, begin + body.size(), decode_now);
+  }
+  // Moves the received bytes from `from` on (a frame still arriving) into `tail`, and drops them
+  // from the batch, before the batch is handed over: they start the next batch.
+  void take_tail(size_t from, std::string& tail) {
+    tail.assign(bytes_.data() + from, bytes_.size() - from);
+    bytes_.set_size(from);
+  }
   // Decodes the bodies of a batch filled by add_unscanned(); nothing to do for one filled by add().
   void scan() {
     if (!unscanned_) return;
     unscanned_ = false;
-    for (size_t i = 0; i < ends_.size(); ++i) scan_body(body_begin(i), ends_[i]);
+    for (size_t i = 0; i < ends_.size(); ++i) scan_body(begins_[i], ends_[i]);
   }
   // Room for `bytes` of bodies in `frames` frames, and their fields at one per kBytesPerField.
   // Reserved once per read: grown by doubling instead, a 64 KiB read's ~4,100 fields end in a
   // vector of 8,192 (160 KB), which pushed the batch over what MessageWorker keeps for reuse.
   void reserve(size_t bytes, size_t frames) {
     bytes_.reserve(bytes_.size() + bytes);
+    reserve_frames(bytes, frames);
+  }
+  // The same without the bodies' bytes (received in place: receive_space()).
+  void reserve_frames(size_t bytes, size_t frames) {
+    begins_.reserve(begins_.size() + frames);
     ends_.reserve(ends_.size() + frames);
     field_ends_.reserve(field_ends_.size() + frames);
     fields_.reserve(fields_.size() + bytes / kBytesPerField);
@@ -53,12 +92,12 @@ class FrameBatch {
   static constexpr size_t kBytesPerField = 12;
   size_t size() const { return ends_.size(); }
   bool empty() const { return ends_.empty(); }
-  // The bytes of the bodies it holds (not its capacity).
+  // The bytes it holds (not its capacity): its bodies, and their headers when received.
   size_t body_bytes() const { return bytes_.size(); }
   // The i-th body (STT text without the frame's NUL; unescaped in place where its fields were
   // escaped, once decoded: read it through fields(i)); valid until the batch is changed.
   std::string_view body(size_t i) const {
-    return {bytes_.data() + body_begin(i), ends_[i] - body_begin(i)};
+    return {bytes_.data() + begins_[i], ends_[i] - begins_[i]};
   }
   // The fields of the i-th body, as stt_decode_fields_in_place gives them (offsets into body(i),
   // sizes unescaped, no escape flags). Decoded batches only.
@@ -68,12 +107,13 @@ class FrameBatch {
   // Points `message` at the i-th body and its fields (Message::borrow_decoded(): no copy); valid
   // until the batch is changed. Decoded batches only (scan() first).
   void lend(size_t i, Message& message) const {
-    message.borrow_decoded(bytes_.data() + body_begin(i), ends_[i] - body_begin(i), fields(i));
+    message.borrow_decoded(bytes_.data() + begins_[i], ends_[i] - begins_[i], fields(i));
   }
   // What the batch holds in memory (capacity, not size): the unit of the receive queue's byte
   // bound. A body of many tiny fields costs its scanned fields too (20 bytes each).
   size_t memory_bytes() const {
-    return sizeof(FrameBatch) + bytes_.capacity() + ends_.capacity() * sizeof(size_t) +
+    return sizeof(FrameBatch) + bytes_.capacity() +
+           (begins_.capacity() + ends_.capacity()) * sizeof(size_t) +
            fields_.capacity() * sizeof(RawField) + field_ends_.capacity() * sizeof(size_t);
   }
   // What a queue counted for this batch when it took it (memory_bytes() then): counted down by
@@ -85,12 +125,14 @@ class FrameBatch {
   void recycle(size_t keep_bytes) {
     if (memory_bytes() > keep_bytes) {
       // Swapped with fresh ones: moving an empty string in keeps the old buffer (libstdc++).
-      std::string().swap(bytes_);
+      PodBuffer<char>().swap(bytes_);
+      std::vector<size_t>().swap(begins_);
       std::vector<size_t>().swap(ends_);
       RawFieldBuffer().swap(fields_);
       std::vector<size_t>().swap(field_ends_);
     } else {
       bytes_.clear();
+      begins_.clear();
       ends_.clear();
       fields_.clear();
       field_ends_.clear();
@@ -101,11 +143,15 @@ class FrameBatch {
 
  private:
   void append(std::string_view body, bool decode_now) {
+    const size_t begin = bytes_.size();
+    bytes_.append(body.data(), body.size());
+    add_frame(begin, bytes_.size(), decode_now);
+  }
+  void add_frame(size_t begin, size_t end, bool decode_now) {
     if (ends_.empty()) unscanned_ = !decode_now;
-    const size_t base = bytes_.size();
-    bytes_.append(body);
-    ends_.push_back(bytes_.size());
-    if (!unscanned_) scan_body(base, bytes_.size());
+    begins_.push_back(begin);
+    ends_.push_back(end);
+    if (!unscanned_) scan_body(begin, end);
   }
   // Decodes the body in bytes_[begin, end) in place, its fields into fields_, and closes its
   // entry in field_ends_.
@@ -114,17 +160,17 @@ class FrameBatch {
     // one allocation: grown by doubling, the vector left freed chunks of every size behind it,
     // which the allocator kept (peak RSS 155 MiB instead of 97 under such a flood).
     if (end - begin > kLargeBody) {
-      fields_.reserve(fields_.size() +
-                      std::count(bytes_.begin() + begin, bytes_.begin() + end, '/') + 1);
+      fields_.reserve(fields_.size() + std::count(bytes_.data() + begin, bytes_.data() + end, '/') +
+                      1);
     }
     stt_decode_fields_in_place(bytes_.data() + begin, end - begin, fields_);
     field_ends_.push_back(fields_.size());
   }
 
-  size_t body_begin(size_t i) const { return i == 0 ? 0 : ends_[i - 1]; }
   size_t fields_begin(size_t i) const { return i == 0 ? 0 : field_ends_[i - 1]; }
 
-  std::string bytes_;               // the bodies, back to back
+  PodBuffer<char> bytes_;           // the bodies back to back, or the bytes received
+  std::vector<size_t> begins_;      // offset of each body in bytes_
   std::vector<size_t> ends_;        // end offset of each body in bytes_
   RawFieldBuffer fields_;           // the fields of every body, offsets into its own body
   std::vector<size_t> field_ends_;  // end index of each body's fields in fields_

@@ -89,6 +89,15 @@ class FrameDecoder {
   template <class OnFrame>
   bool feed(std::string_view data, OnFrame&& on_frame);
 
+  // The in-place form of feed(), for a reader that keeps the stream's bytes itself (DouyuClient
+  // reads straight into its FrameBatch): hands out every whole frame at the start of `data`, as
+  // views into `data`, and sets `consumed` to the bytes they took. The rest, a frame still
+  // arriving, is the caller's to present again at the front of the next call, followed by what
+  // arrives after it; its header is checked as far as it is there, so a forged length is rejected
+  // before the caller buffers anything for it. Never buffers: not to be mixed with feed().
+  template <class OnFrame>
+  bool split(std::string_view data, size_t& consumed, OnFrame&& on_frame);
+
   // Convenience: appends owned copies of the frames to `out`.
   bool feed(std::string_view data, std::vector<Frame>& out) {
     return feed(data, [&out](const FrameView& v) { out.push_back(Frame::from(v)); });
@@ -132,6 +141,10 @@ class FrameDecoder {
     buffer_.append(p, n);
   }
   static uint32_t read_u32(const char* p);
+  // Hands out the whole frames at the start of [p, p + n), advancing p and n past them; stops at
+  // an incomplete one. False = a malformed frame (error recorded).
+  template <class OnFrame>
+  bool whole_frames(const char*& p, size_t& n, OnFrame& on_frame);
 
   FrameDecoderOptions options_;
   std::string buffer_;  // a partial frame (header first); never more than one frame
@@ -191,6 +204,20 @@ bool FrameDecoder::feed(std::string_view data, OnFrame&& on_frame) {
   }
 
   // 2. Whole frames straight from `data`: no copy.
+  if (!whole_frames(p, n, on_frame)) return false;
+
+  // 3. Keep the tail (a header prefix, or a checked header + part of the body).
+  if (n > 0) {
+    if (!check_header(p, std::min(n, kHeaderSize))) {
+      return false;
+    }
+    buffer_append(p, n, n >= kHeaderSize ? static_cast<size_t>(read_u32(p)) + 4 : kHeaderSize);
+  }
+  return true;
+}
+
+template <class OnFrame>
+bool FrameDecoder::whole_frames(const char*& p, size_t& n, OnFrame& on_frame) {
   while (n >= kHeaderSize) {
     if (!check_header(p, kHeaderSize)) {
       return false;
@@ -210,15 +237,20 @@ bool FrameDecoder::feed(std::string_view data, OnFrame&& on_frame) {
     p += frame_size;
     n -= frame_size;
   }
-
-  // 3. Keep the tail (a header prefix, or a checked header + part of the body).
-  if (n > 0) {
-    if (!check_header(p, std::min(n, kHeaderSize))) {
-      return false;
-    }
-    buffer_append(p, n, n >= kHeaderSize ? static_cast<size_t>(read_u32(p)) + 4 : kHeaderSize);
-  }
   return true;
+}
+
+template <class OnFrame>
+bool FrameDecoder::split(std::string_view data, size_t& consumed, OnFrame&& on_frame) {
+  consumed = 0;
+  if (!ok()) {
+    return false;
+  }
+  const char* p = data.data();
+  size_t n = data.size();
+  const bool whole = whole_frames(p, n, on_frame);
+  consumed = data.size() - n;
+  return whole && (n == 0 || check_header(p, std::min(n, kHeaderSize)));
 }
 
 }  // namespace asyncore::douyu

@@ -1,7 +1,6 @@
 #include "douyu/protocol/stt.h"
 
 #include <charconv>
-#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -248,15 +247,6 @@ void stt_decode_fields_in_place(char* text, size_t size, RawFieldBuffer& out) {
 void stt_scan_items(std::string_view text, std::vector<RawField>& out) {
   VectorOut sink(out);
   scan<true>(text, sink);
-}
-
-RawFieldBuffer::~RawFieldBuffer() { std::free(data_); }
-
-void RawFieldBuffer::reallocate(size_t capacity) {
-  void* grown = std::realloc(data_, capacity * sizeof(RawField));
-  if (grown == nullptr) throw std::bad_alloc();
-  data_ = static_cast<RawField*>(grown);
-  capacity_ = capacity;
 }
 
 bool stt_looks_like_map(std::string_view text) { return text.find("@=") != std::string_view::npos; }

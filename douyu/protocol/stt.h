@@ -13,13 +13,13 @@
 // text as they are. It never fails: odd input yields what is there (see scan_fields).
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
+
+#include "douyu/protocol/pod_buffer.h"
 
 namespace asyncore::douyu {
 
@@ -65,50 +65,10 @@ struct RawField {
 // value = the item); empty items ("//") are skipped; a missing final '/' is tolerated.
 void stt_scan_fields(std::string_view text, std::vector<RawField>& out);
 
-// Growable storage of RawFields that the scanner writes into in place — the read path's field
-// store (FrameBatch). Unlike a std::vector it does not value-initialise what it reserves, so the
-// scanner can write each field straight to its final place: appending from a local block instead
-// re-read every field, just stored in pieces, as a whole (a store-forwarding stall per field, 9 %
-// of the read path's profile). Memory from malloc (RawField is an implicit-lifetime aggregate).
-class RawFieldBuffer {
- public:
-  RawFieldBuffer() = default;
-  RawFieldBuffer(const RawFieldBuffer&) = delete;
-  RawFieldBuffer& operator=(const RawFieldBuffer&) = delete;
-  RawFieldBuffer(RawFieldBuffer&& other) noexcept { swap(other); }
-  RawFieldBuffer& operator=(RawFieldBuffer&& other) noexcept {
-    RawFieldBuffer(std::move(other)).swap(*this);
-    return *this;
-  }
-  ~RawFieldBuffer();
-
-  RawField* data() { return data_; }
-  const RawField* data() const { return data_; }
-  size_t size() const { return size_; }
-  size_t capacity() const { return capacity_; }
-  void clear() { size_ = 0; }
-  void reserve(size_t n) {
-    if (n > capacity_) reallocate(n);
-  }
-  // Room for `n` more fields past size() (capacity at least doubles when it grows).
-  void reserve_more(size_t n) {
-    if (size_ + n > capacity_) reallocate(std::max(size_ + n, 2 * capacity_));
-  }
-  // After writing fields in place past size() (within capacity()).
-  void set_size(size_t n) { size_ = n; }
-  void swap(RawFieldBuffer& other) noexcept {
-    std::swap(data_, other.data_);
-    std::swap(size_, other.size_);
-    std::swap(capacity_, other.capacity_);
-  }
-
- private:
-  void reallocate(size_t capacity);
-
-  RawField* data_ = nullptr;
-  size_t size_ = 0;
-  size_t capacity_ = 0;
-};
+// The read path's field store (FrameBatch): the scanner builds each field straight in its final
+// place. Appending from a local block instead re-read every field, just stored in pieces, as a
+// whole (a store-forwarding stall per field: 9 % of the read path's profile).
+using RawFieldBuffer = PodBuffer<RawField>;
 // The same scan, written in place into `out`.
 void stt_scan_fields(std::string_view text, RawFieldBuffer& out);
 // The same scan, and every escaped key and value unescaped in place in `text` as its field ends:

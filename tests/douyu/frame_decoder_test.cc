@@ -199,6 +199,79 @@ TEST(FrameDecoderTest, MalformedFrameGivesTheSameErrorWhateverTheSplit) {
   }
 }
 
+// split(), as DouyuClient uses it: the reader keeps the bytes (here a string it appends each read
+// to), presents them all again after each read and drops what split() consumed.
+Decoded split_in_pieces(const std::string& stream, const std::vector<size_t>& cuts,
+                        size_t* most_kept = nullptr) {
+  FrameDecoder d;
+  Decoded out;
+  std::string kept;
+  size_t prev = 0;
+  auto read = [&](std::string_view piece) {
+    kept.append(piece);
+    size_t consumed = 0;
+    out.ok = d.split(kept, consumed, [&](const FrameView& v) {
+      EXPECT_GE(v.body.data(), kept.data());  // a view into what was presented
+      out.frames.push_back(Frame::from(v));
+    }) && out.ok;
+    kept.erase(0, consumed);
+    if (most_kept) *most_kept = std::max(*most_kept, kept.size());
+  };
+  for (size_t cut : cuts) {
+    read(std::string_view(stream).substr(prev, cut - prev));
+    prev = cut;
+  }
+  read(std::string_view(stream).substr(prev));
+  out.error = d.error();
+  out.message = d.error_message();
+  EXPECT_EQ(d.buffered(), 0u);  // split() never buffers
+  return out;
+}
+
+TEST(FrameDecoderTest, SplitInPlaceGivesFeedsFramesWhateverTheReads) {
+  SyntheticRoom room(11);
+  std::string stream;
+  room.append_frames(stream, 500);
+  const Decoded whole = decode_in_pieces(stream, {});
+  ASSERT_TRUE(whole.ok);
+  testing::Rng rng(5);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<size_t> cuts;
+    for (size_t at = rng.below(300); at < stream.size();
+         at += 1 + rng.below(round < 10 ? 40 : 3000))
+      cuts.push_back(at);
+    size_t most_kept = 0;
+    const Decoded got = split_in_pieces(stream, cuts, &most_kept);
+    ASSERT_TRUE(got.ok) << got.message;
+    ASSERT_EQ(got.frames.size(), whole.frames.size());
+    for (size_t i = 0; i < got.frames.size(); ++i) {
+      ASSERT_EQ(got.frames[i].body, whole.frames[i].body);
+      ASSERT_EQ(got.frames[i].offset, whole.frames[i].offset);
+    }
+  }
+}
+
+// A malformed frame: split() reports the error feed() reports, from the bytes of the header
+// present so far (a forged length before its body arrives), whatever the reads.
+TEST(FrameDecoderTest, SplitInPlaceGivesFeedsErrorsWhateverTheReads) {
+  const std::string good = Packet("type@=mrkl/").bytes();
+  for (const BadCase& c : bad_cases()) {
+    const std::string stream = good + c.frame;
+    const Decoded whole = decode_in_pieces(stream, {});
+    for (size_t cut = 0; cut <= stream.size(); ++cut) {
+      const Decoded got = split_in_pieces(stream, {cut});
+      EXPECT_FALSE(got.ok) << c.name << " cut " << cut;
+      EXPECT_EQ(got.frames.size(), 1u) << c.name << " cut " << cut;
+      EXPECT_EQ(got.message, whole.message) << c.name << " cut " << cut;
+    }
+    // The forged length is refused from its first four bytes: nothing kept waits for its body.
+    if (c.error == FrameError::kLengthTooLarge) {
+      const Decoded early = split_in_pieces(good + c.frame.substr(0, 4), {});
+      EXPECT_EQ(early.error, FrameError::kLengthTooLarge);
+    }
+  }
+}
+
 TEST(FrameDecoderTest, ErrorStateIsStickyUntilReset) {
   FrameDecoder d;
   std::vector<Frame> frames;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,8 +24,10 @@
 #include "douyu/client/douyu_client.h"
 #include "douyu/client/message_worker.h"
 #include "douyu/protocol/frame_batch.h"
+#include "douyu/protocol/frame_decoder.h"
 #include "douyu/protocol/json.h"
 #include "douyu/protocol/message.h"
+#include "douyu/protocol/packet.h"
 #include "douyu/protocol/stt.h"
 #include "douyu/protocol/typed_fields.h"
 #include "douyu/protocol/typed_messages.h"
@@ -132,6 +135,46 @@ TEST(ReadPathAttackFrameBatch, DecodedFieldsMatchTheMessageDecodedFromTheBody) {
     b.recycle(rng.below(2) ? 1 : 1 << 20);
     ASSERT_TRUE(b.empty());
   }
+}
+
+// Received in place (DouyuClient's way): the stream in random reads into receive_space(), whole
+// frames added where they lie, the start of the next carried over by take_tail() into the next
+// batch: every body decoded as the Message of the wire body, in order, none copied while added.
+TEST(ReadPathAttackFrameBatch, ReceivedInPlaceFramesAndCarriedTailsLoseNothing) {
+  Rng rng(47);
+  std::string stream;
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 2000; ++i) {
+    bodies.push_back(rng.below(6) == 0 ? std::string() : random_stt(rng, rng.below(400)));
+    stream += Packet(bodies.back(), kServerToClient).bytes();
+  }
+  FrameDecoder decoder(FrameDecoderOptions{kDefaultMaxLength, kServerToClient, true});
+  FrameBatch batch;
+  std::string tail;
+  Message lent;
+  size_t next = 0;
+  for (size_t at = 0; at < stream.size();) {
+    const size_t n = std::min<size_t>(1 + rng.below(rng.below(2) ? 64 : 4096), stream.size() - at);
+    std::memcpy(batch.receive_space(n), stream.data() + at, n);
+    batch.received(n);
+    at += n;
+    const bool decode_now = rng.below(2) == 0;
+    size_t split = 0;
+    ASSERT_TRUE(decoder.split(batch.received_bytes(), split, [&](const FrameView& f) {
+      batch.add_received(f.body, decode_now);
+    })) << decoder.error_message();
+    if (batch.empty()) continue;  // only a frame's start so far: it stays, more is received after
+    batch.take_tail(split, tail);
+    batch.scan();
+    for (size_t i = 0; i < batch.size(); ++i, ++next) {
+      batch.lend(i, lent);
+      ASSERT_EQ(lent.encode(), Message(bodies[next]).encode()) << "frame " << next;
+    }
+    batch.recycle(rng.below(2) ? 1 : SIZE_MAX);
+    batch.received(tail);
+  }
+  EXPECT_EQ(next, bodies.size());
+  EXPECT_TRUE(batch.received_bytes().empty());
 }
 
 // ================================================================ MessageWorker

@@ -36,13 +36,16 @@ const tmpDirs = new Set();
 
 // A child whose stderr is kept (and stdout, unless ignored); waitFor() waits on its stderr text.
 export class Child {
-  constructor(argv, name, { stdout = "ignore" } = {}) {
+  // group: the child leads a process group of its own, and stop() ends the whole group (Chromium's
+  // renderer, GPU and utility processes with it, before its profile is removed).
+  constructor(argv, name, { stdout = "ignore", group = false } = {}) {
     this.name = name;
     this.argv = argv;
+    this.group = group;
     this.err = "";
     this.exited = null;  // {code, signal} once gone
     this.listeners = new Set();
-    this.proc = spawn(argv[0], argv.slice(1), { stdio: ["ignore", stdout, "pipe"] });
+    this.proc = spawn(argv[0], argv.slice(1), { stdio: ["ignore", stdout, "pipe"], detached: group });
     children.add(this);
     this.proc.stderr.setEncoding("utf8");
     this.proc.stderr.on("data", chunk => {
@@ -84,20 +87,38 @@ export class Child {
     });
   }
 
-  // SIGTERM, then SIGKILL after `seconds`; resolves once the child is gone.
+  // SIGTERM, then SIGKILL after `seconds`; resolves once the child is gone. A group (Chromium on a
+  // throwaway profile: nothing to save) gets SIGKILL at once.
   async stop(seconds = 3) {
-    if (this.exited || this.spawnError) return;
-    const gone = new Promise(resolve => this.proc.once("exit", resolve));
-    this.proc.kill("SIGTERM");
-    const timer = setTimeout(() => this.proc.kill("SIGKILL"), seconds * 1000);
-    await gone;
-    clearTimeout(timer);
+    if (this.spawnError) return;
+    if (!this.exited) {
+      const gone = new Promise(resolve => this.proc.once("exit", resolve));
+      this.signal(this.group ? "SIGKILL" : "SIGTERM");
+      const timer = setTimeout(() => this.signal("SIGKILL"), seconds * 1000);
+      await gone;
+      clearTimeout(timer);
+    }
+    if (this.group) this.signal("SIGKILL");  // what of the group outlived its leader
+  }
+
+  signal(name) {
+    try {
+      this.group ? process.kill(-this.proc.pid, name) : this.proc.kill(name);
+    } catch (e) {
+      if (e.code !== "ESRCH") throw e;  // gone already
+    }
   }
 }
 
 export async function closeAll() {
   await Promise.all([...children].map(c => c.stop()));
-  for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
+  for (const dir of tmpDirs) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+    } catch (e) {
+      console.error(`warning: cannot remove ${dir}: ${e.message}`);
+    }
+  }
   tmpDirs.clear();
 }
 
@@ -135,7 +156,7 @@ export async function startBrowser(WebSocket, { width = 1280, height = 720 } = {
                            "--disable-background-networking", "--no-first-run",
                            "--remote-debugging-port=0", `--user-data-dir=${profile}`,
                            `--window-size=${width},${height}`, "--hide-scrollbars", "about:blank"],
-                          "chromium");
+                          "chromium", { group: true });
   // Chromium writes the file when DevTools listens, and says so on stderr at the same moment.
   await child.waitFor(/DevTools listening on ws:\/\//, 30, "DevTools listening line");
   const [port, browserPath] = (await readWhenThere(path.join(profile, "DevToolsActivePort"), 5)).split("\n");

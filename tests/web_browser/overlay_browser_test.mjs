@@ -43,9 +43,17 @@ function parseArgs() {
 
 // douyu_danmaku --demo --web=0 and Chromium, started side by side (Chromium takes seconds).
 async function start(args, WebSocket, danmakuArgs) {
-  const [{ url }, { page }] = await Promise.all([startOverlay(args["bin-dir"], danmakuArgs),
-                                                 startBrowser(WebSocket)]);
-  return { url, page };
+  const [{ child, url }, { page }] = await Promise.all([startOverlay(args["bin-dir"], danmakuArgs),
+                                                        startBrowser(WebSocket)]);
+  return { danmaku: child, url, page };
+}
+
+// douyu_danmaku ends cleanly on SIGTERM with browsers connected: exit 0, and no sanitizer report
+// (the asan and tsan builds run this test too).
+async function finish(danmaku) {
+  await danmaku.stop(30);
+  check(danmaku.exited.code === 0 && !/Sanitizer|runtime error:/.test(danmaku.err),
+        `douyu_danmaku on SIGTERM: ${JSON.stringify(danmaku.exited)}; stderr:\n${danmaku.err.slice(-4000)}`);
 }
 
 // What the page shows, read in one go.
@@ -57,7 +65,7 @@ const SNAPSHOT = `(() => {
 })()`;
 
 async function showsBarrage(args, WebSocket) {
-  const { url, page } = await start(args, WebSocket, ["--demo-rate=200"]);
+  const { danmaku, url, page } = await start(args, WebSocket, ["--demo-rate=200"]);
   await page.navigate(url);
 
   // A chat text made of the simulator's phrases, with Chinese in it (for the font check).
@@ -108,10 +116,11 @@ async function showsBarrage(args, WebSocket) {
   const s = seen.stats;
   check(s.received > 0 && s.shown > 0 && s.badJson === 0, `stats ${JSON.stringify(s)}`);
   check(page.errors().length === 0, `page errors: ${JSON.stringify(page.errors())}`);
+  await finish(danmaku);
 }
 
 async function options(args, WebSocket) {
-  const { url, page } = await start(args, WebSocket, ["--demo-rate=400"]);
+  const { danmaku, url, page } = await start(args, WebSocket, ["--demo-rate=400"]);
   await page.navigate(url + "?types=dgb&counter=0&size=500&speed=abc&max=3");
   const o = await page.until("window.overlay && window.overlay.options", 10, "window.overlay.options");
   check(JSON.stringify(o.types) === '["dgb"]' && o.size === 96 && o.speed === 8 && o.max === 3 &&
@@ -131,34 +140,40 @@ async function options(args, WebSocket) {
   check(await page.eval(`document.getElementById("rate").hidden`), "counter=0 but the counter is shown");
   const size = await page.eval(`getComputedStyle(document.querySelector(".gift")).fontSize`);
   check(size === "96px", `size=500 should clamp to 96px, got ${size}`);
+  await finish(danmaku);
 }
 
 async function burst(args, WebSocket) {
-  const { url, page } = await start(args, WebSocket, ["--demo-rate=3000"]);
+  const { danmaku, url, page } = await start(args, WebSocket, ["--demo-rate=3000"]);
   // size=10: more lanes (43 at 720 px) than max=40, so the cap is what bounds the screen.
   await page.navigate(url + "?max=40&size=10");
-  await page.until("window.overlay", 10, "the page's script");
-  // Frames painted while the burst goes on, counted by the page itself.
-  await page.eval(`window.frames_ = 0; (function f() { window.frames_++; requestAnimationFrame(f); })()`);
+  // Measured once the lanes have filled (the page's first second, with its fonts loading, is
+  // slow in any case): frames painted while the burst goes on, counted by the page itself, over
+  // at least 1.5 s in which at least 1500 messages came in.
+  await page.until("window.overlay && window.overlay.stats.shown >= 40", 10, "the lanes filled");
+  const s0 = await page.eval(`window.frames_ = 0; (function f() { window.frames_++; requestAnimationFrame(f); })();
+                              window.overlay.stats`);
   const started = Date.now();
   let most = 0;
   let s;
   for (;;) {
     s = await page.eval(SNAPSHOT);
     most = Math.max(most, s.onScreen - s.enters.length);
-    if (s.stats.received >= 3000 && s.stats.dropped > 0 && s.stats.removedOldest > 0) break;
-    check(Date.now() - started < 15000, `burst: no 3000 messages with drops in 15 s: ${JSON.stringify(s.stats)}`);
+    if (Date.now() - started >= 1500 && s.stats.received - s0.received >= 1500 && s.stats.dropped > 0 &&
+        s.stats.removedOldest > 0) break;
+    check(Date.now() - started < 15000, `burst: not 1500 messages with drops in 15 s: ${JSON.stringify(s.stats)}`);
     await page.until(`window.overlay.stats.received > ${s.stats.received}`, 10, "messages arriving");
   }
   const seconds = (Date.now() - started) / 1000;
   const frames = await page.eval("window.frames_");
   check(most <= 40, `max=40 but ${most} flying on screen`);
   check(s.enters.length <= 5, `${s.enters.length} entries in the corner (5 at most)`);
-  // 60 frames/s when idle; a frozen page paints none. 10/s is far from both.
-  check(frames / seconds >= 10, `${frames} frames in ${seconds.toFixed(1)} s during the burst`);
-  console.log(`burst: ${s.stats.received} received in ${seconds.toFixed(1)} s, ${s.stats.shown} shown, ` +
+  // 60 frames/s when idle, 34-60 measured during the burst on 2 cores; a frozen page paints none.
+  check(frames / seconds >= 15, `${frames} frames in ${seconds.toFixed(1)} s during the burst`);
+  console.log(`burst: ${s.stats.received - s0.received} received in ${seconds.toFixed(1)} s, ${s.stats.shown} shown, ` +
               `${s.stats.dropped} dropped, ${s.stats.removedOldest} removed as oldest, ` +
               `${(frames / seconds).toFixed(0)} frames/s, at most ${most} flying`);
+  await finish(danmaku);
 }
 
 // The page alone against a scripted SSE server in this process (the page's bytes from

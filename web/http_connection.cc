@@ -10,7 +10,7 @@
 namespace asyncore::web {
 
 namespace {
-constexpr size_t kReadSize = 16 * 1024;
+constexpr size_t kReadSize = size_t{16} * 1024;
 }
 
 HttpConnection::HttpConnection(Loop& loop, Socket sock, const Address& peer,

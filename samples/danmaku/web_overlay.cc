@@ -65,7 +65,7 @@ WebOverlay::Batch& WebOverlay::my_batch() {
   // per run; every worker thread ends before it does).
   thread_local uint64_t owner = 0;
   thread_local Batch* batch = nullptr;
-  if (owner != id_) {
+  if (owner != id_ || batch == nullptr) {
     std::lock_guard lock(batches_mutex_);
     batches_.push_back(std::make_unique<Batch>());
     batch = batches_.back().get();

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(g++ cmake make pkg-config libevent-dev libgoogle-glog-dev libgflags-dev
           libgtest-dev libgmock-dev libbenchmark-dev python3 libssl-dev openssl
           libwslay-dev libhiredis-dev redis-server memcached libhttp-parser-dev
-          chromium fonts-noto-cjk)
+          chromium fonts-noto-cjk fonts-noto-color-emoji)
 # libhttp-parser-dev: the web overlay's HTTP parser (douyu_danmaku --web). chromium and a CJK font:
 # the overlay's end-to-end test renders the page in headless Chromium (Chinese barrage without a
 # CJK font is drawn as empty boxes; the README's screenshot is taken the same way).

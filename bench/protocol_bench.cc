@@ -85,11 +85,13 @@ void BM_FrameDecodeChunks(benchmark::State& state) {
 }
 BENCHMARK(BM_FrameDecodeChunks)->Arg(1500)->Arg(4096)->Arg(65536);
 
-// Top-level STT decode: raw fields (offsets + needs-unescape flags) into a reused vector.
+// Top-level STT decode: raw fields (offsets + needs-unescape flags) into a reused vector, and
+// into a reused RawFieldBuffer as the read path (FrameBatch) scans: written in place.
 // Allocation-free.
+template <class Fields>
 void BM_SttDecodeTopLevel(benchmark::State& state) {
   const auto& b = bodies();
-  std::vector<RawField> fields;
+  Fields fields;
   fields.reserve(256);
   size_t n = 0;
   for (auto _ : state) {
@@ -104,27 +106,8 @@ void BM_SttDecodeTopLevel(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * b.size()));
   state.counters["fields/msg"] = static_cast<double>(n) / (state.iterations() * b.size());
 }
-BENCHMARK(BM_SttDecodeTopLevel);
-
-// The same into a reused RawFieldBuffer, as the read path (FrameBatch) scans: written in place.
-void BM_SttDecodeTopLevelInPlace(benchmark::State& state) {
-  const auto& b = bodies();
-  RawFieldBuffer fields;
-  fields.reserve(256);
-  size_t n = 0;
-  for (auto _ : state) {
-    for (const std::string& body : b) {
-      fields.clear();
-      stt_scan_fields(body, fields);
-      benchmark::DoNotOptimize(fields.data());
-      n += fields.size();
-    }
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body_bytes()));
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * b.size()));
-  state.counters["fields/msg"] = static_cast<double>(n) / (state.iterations() * b.size());
-}
-BENCHMARK(BM_SttDecodeTopLevelInPlace);
+BENCHMARK_TEMPLATE(BM_SttDecodeTopLevel, std::vector<RawField>);
+BENCHMARK_TEMPLATE(BM_SttDecodeTopLevel, RawFieldBuffer);
 
 // The client's read path on one thread, without the sockets: the stream in 64 KiB reads, each
 // split into a FrameBatch and scanned (DouyuClient::handle_read's work), then every frame lent to

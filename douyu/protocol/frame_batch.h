@@ -5,7 +5,7 @@
 // Why bodies and their decoded fields, not Messages: a body is decoded once, in place in the
 // batch (stt_decode_fields_in_place: field offsets, escaped values unescaped where they lie, no
 // copy of a value), by the loop thread or the worker; the worker lends each frame to its one
-// Message (lend()) and delivers it. A batch costs four allocations however many frames it holds,
+// Message (lend()) and delivers it. A batch costs five allocations however many frames it holds,
 // and none once recycled: the worker hands drained batches back, cleared, capacity kept. Queued
 // memory is the wire's size plus 20 bytes per decoded field (see memory_bytes()). Which thread
 // decodes is decided per read (add() or add_unscanned(), see DouyuClient::handle_read()).
@@ -41,8 +41,8 @@ class FrameBatch {
   // of their bodies in place — no body is copied on the reading thread.
   //   char* p = batch.receive_space(n); ... recv(p, n) ... batch.received(got);
   //   then add_received(body) for each whole frame the decoder finds in received_bytes().
-  // The bytes after the last whole frame (a frame still arriving) stay; whoever takes the batch
-  // ignores them (see take_tail()).
+  // The bytes after the last whole frame (a frame still arriving) are moved out with take_tail()
+  // before the batch is handed over, and start the next one.
   // Room for `n` more received bytes: exactly that in an empty batch (the reader sizes its
   // batches), at least twice what it holds otherwise (a large frame arriving read by read).
   char* receive_space(size_t n) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tests/douyu/test_util.h"
@@ -178,31 +179,58 @@ std::vector<RawField> reference_scan_fields(std::string_view t) {
   return out;
 }
 
+// Random texts for the scanners, the same on every run (xorshift64 from `seed`): up to 299 bytes,
+// each drawn from the alphabet given.
+class RandomText {
+ public:
+  explicit RandomText(uint64_t seed) : seed_(seed) {}
+  std::string operator()(std::string_view alphabet) {
+    std::string text(next() % 300, 'x');
+    for (char& c : text) c = alphabet[next() % alphabet.size()];
+    return text;
+  }
+
+ private:
+  uint64_t next() {
+    seed_ ^= seed_ << 13;
+    seed_ ^= seed_ >> 7;
+    seed_ ^= seed_ << 17;
+    return seed_;
+  }
+  uint64_t seed_;
+};
+
+// The scanned field `got` is `want`: the same offsets, sizes and flags (the first that differs is
+// named).
+::testing::AssertionResult same_field(const RawField& got, const RawField& want) {
+  const std::pair<const char*, std::pair<uint32_t, uint32_t>> members[] = {
+      {"key_begin", {got.key_begin, want.key_begin}},
+      {"key_size", {got.key_size, want.key_size}},
+      {"value_begin", {got.value_begin, want.value_begin}},
+      {"value_size", {got.value_size, want.value_size}},
+      {"flags", {got.flags, want.flags}}};
+  for (const auto& [name, values] : members) {
+    if (values.first != values.second) {
+      return ::testing::AssertionFailure()
+             << name << " is " << values.first << ", expected " << values.second;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 TEST(SttScanFields, MatchesTheByteByByteRulesOnRandomText) {
-  uint64_t seed = 0x9e3779b97f4a7c15ULL;
-  auto next = [&] {
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    return seed;
-  };
+  RandomText random_text(0x9e3779b97f4a7c15ULL);
   // Few letters, so that "@=", "@@=", "/@", runs of '@' and items across 64-byte blocks are common.
   constexpr std::string_view kAlphabets[] = {"a@=/", "ab@=/AS", "abcdefgh@/=", "aaaaaaaaaaaaaa@=/"};
   std::vector<RawField> got;
   for (int round = 0; round < 20000; ++round) {
-    const std::string_view alphabet = kAlphabets[round % 4];
-    std::string text(next() % 300, 'x');
-    for (char& c : text) c = alphabet[next() % alphabet.size()];
+    const std::string text = random_text(kAlphabets[round % 4]);
     got.clear();
     stt_scan_fields(text, got);
     const std::vector<RawField> want = reference_scan_fields(text);
     ASSERT_EQ(got.size(), want.size()) << text;
     for (size_t i = 0; i < got.size(); ++i) {
-      ASSERT_EQ(got[i].key_begin, want[i].key_begin) << text << " field " << i;
-      ASSERT_EQ(got[i].key_size, want[i].key_size) << text << " field " << i;
-      ASSERT_EQ(got[i].value_begin, want[i].value_begin) << text << " field " << i;
-      ASSERT_EQ(got[i].value_size, want[i].value_size) << text << " field " << i;
-      ASSERT_EQ(got[i].flags, want[i].flags) << text << " field " << i;
+      ASSERT_TRUE(same_field(got[i], want[i])) << text << " field " << i;
     }
   }
 }
@@ -212,21 +240,13 @@ TEST(SttScanFields, MatchesTheByteByByteRulesOnRandomText) {
 // unescaped (stt_unescape of the scanned raw one), no escape flags, in a buffer that starts empty
 // and grows one field at a time (capacity 1).
 TEST(SttScanFields, InPlaceFormsMatchTheScannerOnRandomText) {
-  uint64_t seed = 0x2545f4914f6cdd1dULL;
-  auto next = [&] {
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    return seed;
-  };
+  RandomText random_text(0x2545f4914f6cdd1dULL);
   constexpr std::string_view kAlphabets[] = {"a@=/", "ab@=/AS", "abcdefgh@/=AS", "aaaaaaaa@A/S"};
   std::vector<RawField> want;
   RawFieldBuffer scanned;
   RawFieldBuffer decoded;
   for (int round = 0; round < 20000; ++round) {
-    const std::string_view alphabet = kAlphabets[round % 4];
-    std::string text(next() % 300, 'x');
-    for (char& c : text) c = alphabet[next() % alphabet.size()];
+    const std::string text = random_text(kAlphabets[round % 4]);
     want.clear();
     stt_scan_fields(text, want);
     scanned.clear();
@@ -238,12 +258,7 @@ TEST(SttScanFields, InPlaceFormsMatchTheScannerOnRandomText) {
     stt_decode_fields_in_place(in_place.data(), in_place.size(), decoded);
     ASSERT_EQ(decoded.size(), want.size()) << text;
     for (size_t i = 0; i < want.size(); ++i) {
-      const RawField& s = scanned.data()[i];
-      ASSERT_EQ(s.key_begin, want[i].key_begin) << text << " field " << i;
-      ASSERT_EQ(s.key_size, want[i].key_size) << text << " field " << i;
-      ASSERT_EQ(s.value_begin, want[i].value_begin) << text << " field " << i;
-      ASSERT_EQ(s.value_size, want[i].value_size) << text << " field " << i;
-      ASSERT_EQ(s.flags, want[i].flags) << text << " field " << i;
+      ASSERT_TRUE(same_field(scanned.data()[i], want[i])) << text << " field " << i;
       const RawField& d = decoded.data()[i];
       ASSERT_EQ(d.raw_key(in_place), stt_unescape(want[i].raw_key(text))) << text << " field " << i;
       ASSERT_EQ(d.raw_value(in_place), stt_unescape(want[i].raw_value(text)))

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -102,17 +103,28 @@ TEST(FrameDecoderTest, SplitAtEveryByteIntoTwoOrThreePiecesYieldsTheSameFrames) 
   }
 }
 
-TEST(FrameDecoderTest, RealisticStreamInRandomChunksMatchesWholeDecode) {
-  SyntheticRoom room(7);
+// `count` frames of a synthetic room's traffic (SyntheticRoom(seed)).
+std::string synthetic_stream(uint64_t seed, size_t count) {
+  SyntheticRoom room(seed);
   std::string stream;
-  room.append_frames(stream, 500);
+  room.append_frames(stream, count);
+  return stream;
+}
+
+// Cuts into a stream of `size` bytes: the first below 300, each next 1 to `most_apart` bytes on.
+std::vector<size_t> random_cuts(testing::Rng& rng, size_t size, uint64_t most_apart) {
+  std::vector<size_t> cuts;
+  for (size_t at = rng.below(300); at < size; at += 1 + rng.below(most_apart)) cuts.push_back(at);
+  return cuts;
+}
+
+TEST(FrameDecoderTest, RealisticStreamInRandomChunksMatchesWholeDecode) {
+  const std::string stream = synthetic_stream(7, 500);
   const Decoded whole = decode_in_pieces(stream, {});
   ASSERT_TRUE(whole.ok);
   ASSERT_EQ(whole.frames.size(), 500u);
   testing::Rng rng(3);
-  std::vector<size_t> cuts;
-  for (size_t at = rng.below(300); at < stream.size(); at += 1 + rng.below(700)) cuts.push_back(at);
-  const Decoded got = decode_in_pieces(stream, cuts);
+  const Decoded got = decode_in_pieces(stream, random_cuts(rng, stream.size(), 700));
   ASSERT_TRUE(got.ok) << got.message;
   ASSERT_EQ(got.frames.size(), 500u);
   for (size_t i = 0; i < 500; ++i) EXPECT_EQ(got.frames[i].body, whole.frames[i].body);
@@ -229,17 +241,12 @@ Decoded split_in_pieces(const std::string& stream, const std::vector<size_t>& cu
 }
 
 TEST(FrameDecoderTest, SplitInPlaceGivesFeedsFramesWhateverTheReads) {
-  SyntheticRoom room(11);
-  std::string stream;
-  room.append_frames(stream, 500);
+  const std::string stream = synthetic_stream(11, 500);
   const Decoded whole = decode_in_pieces(stream, {});
   ASSERT_TRUE(whole.ok);
   testing::Rng rng(5);
   for (int round = 0; round < 20; ++round) {
-    std::vector<size_t> cuts;
-    for (size_t at = rng.below(300); at < stream.size();
-         at += 1 + rng.below(round < 10 ? 40 : 3000))
-      cuts.push_back(at);
+    const std::vector<size_t> cuts = random_cuts(rng, stream.size(), round < 10 ? 40 : 3000);
     size_t most_kept = 0;
     const Decoded got = split_in_pieces(stream, cuts, &most_kept);
     ASSERT_TRUE(got.ok) << got.message;

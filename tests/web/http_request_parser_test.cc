@@ -42,6 +42,11 @@ Outcome feed_all(const std::string& bytes, size_t max_header = 8192) {
   HttpRequestParser parser(max_header);
   return feed(parser, {bytes});
 }
+// `bytes` in two reads, the first `cut` bytes long.
+Outcome feed_cut(const std::string& bytes, size_t cut) {
+  HttpRequestParser parser;
+  return feed(parser, {bytes.substr(0, cut), bytes.substr(cut)});
+}
 
 const std::string kGet =
     "GET /events?types=chatmsg&size=30 HTTP/1.1\r\n"
@@ -77,8 +82,7 @@ TEST(HttpRequestParser, OneRequestInOneRead) {
 
 TEST(HttpRequestParser, SplitAtEveryByteBoundary) {
   for (size_t cut = 0; cut <= kGet.size(); ++cut) {
-    HttpRequestParser parser;
-    const Outcome out = feed(parser, {kGet.substr(0, cut), kGet.substr(cut)});
+    const Outcome out = feed_cut(kGet, cut);
     ASSERT_FALSE(out.error) << "cut at " << cut;
     ASSERT_EQ(out.requests.size(), 1u) << "cut at " << cut;
     expect_get(out.requests[0]);
@@ -120,8 +124,7 @@ TEST(HttpRequestParser, PipelinedRequestsComeOneAtATimeInOrder) {
 TEST(HttpRequestParser, PipelinedSplitAtEveryByteBoundary) {
   const std::string bytes = kGet + "HEAD / HTTP/1.0\r\n\r\n";
   for (size_t cut = 0; cut <= bytes.size(); ++cut) {
-    HttpRequestParser parser;
-    const Outcome out = feed(parser, {bytes.substr(0, cut), bytes.substr(cut)});
+    const Outcome out = feed_cut(bytes, cut);
     ASSERT_FALSE(out.error) << "cut at " << cut;
     ASSERT_EQ(out.requests.size(), 2u) << "cut at " << cut;
     expect_get(out.requests[0]);

@@ -4,7 +4,9 @@
 // limit, and the log line each close for a reason leaves.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tests/web/web_test_util.h"
@@ -14,14 +16,52 @@ namespace {
 
 class HttpServerTest : public WebServerFixture {};
 
+// A client of the server under test with the bytes it read past the last response (pipelining).
+struct Conn : Client {
+  using Client::Client;
+  // Sends `request`, then reads one response (a HEAD's: `head_only`).
+  std::optional<Response> ask(std::string_view request, bool head_only = false) {
+    send(request);
+    return next(head_only);
+  }
+  // Reads the next response.
+  std::optional<Response> next(bool head_only = false) {
+    return read_response(*this, rest, head_only);
+  }
+  // Nothing follows the last response: the server ends the stream with a FIN.
+  ::testing::AssertionResult ends_cleanly() {
+    const std::string more = rest + read_to_end();
+    if (!more.empty()) return ::testing::AssertionFailure() << "bytes after the response: " << more;
+    if (end() != End::kEof) {
+      return ::testing::AssertionFailure()
+             << "the stream ended by " << static_cast<int>(end()) << ", not a FIN";
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  std::string rest;
+};
+
 const char* kGetPage = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+// `r` is a response with that status.
+::testing::AssertionResult has_status(const std::optional<Response>& r, int status) {
+  if (!r) return ::testing::AssertionFailure() << "no response";
+  if (r->status != status) return ::testing::AssertionFailure() << "status " << r->status;
+  return ::testing::AssertionSuccess();
+}
+
+// `r` is a 200 with the page as its body.
+::testing::AssertionResult is_page(const std::optional<Response>& r) {
+  ::testing::AssertionResult ok = has_status(r, 200);
+  if (ok && r->body != kPage) return ::testing::AssertionFailure() << "body: " << r->body;
+  return ok;
+}
 
 TEST_F(HttpServerTest, PageWithItsHeaders) {
   start();
-  Client c(addr_);
-  c.send(kGetPage);
-  std::string rest;
-  auto r = read_response(c, rest);
+  Conn c(addr_);
+  auto r = c.ask(kGetPage);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_TRUE(r->has_header("Content-Type: text/html; charset=utf-8")) << r->head;
@@ -29,44 +69,32 @@ TEST_F(HttpServerTest, PageWithItsHeaders) {
   EXPECT_TRUE(r->has_header("Connection: keep-alive")) << r->head;
   EXPECT_EQ(r->content_length(), kPage.size());
   EXPECT_EQ(r->body, kPage);
-  EXPECT_TRUE(rest.empty());
+  EXPECT_TRUE(c.rest.empty());
 }
 
 TEST_F(HttpServerTest, QueryStringIsNotPartOfTheRoute) {
   start();
-  Client c(addr_);
-  c.send("GET /?types=chatmsg&speed=5&size=40&max=10 HTTP/1.1\r\nHost: x\r\n\r\n");
-  std::string rest;
-  auto r = read_response(c, rest);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(r->body, kPage);
+  Conn c(addr_);
+  EXPECT_TRUE(
+      is_page(c.ask("GET /?types=chatmsg&speed=5&size=40&max=10 HTTP/1.1\r\nHost: x\r\n\r\n")));
 }
 
 TEST_F(HttpServerTest, HeadGivesTheHeadersOnlyAndKeepsTheConnection) {
   start();
-  Client c(addr_);
-  c.send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
-  std::string rest;
-  auto head = read_response(c, rest, /*head_only=*/true);
+  Conn c(addr_);
+  auto head = c.ask("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", /*head_only=*/true);
   ASSERT_TRUE(head);
   EXPECT_EQ(head->status, 200);
   EXPECT_EQ(head->content_length(), kPage.size()) << "the length the GET would have";
   // No body followed: the next response on the connection starts right after the head.
-  c.send(kGetPage);
-  auto get = read_response(c, rest);
-  ASSERT_TRUE(get);
-  EXPECT_EQ(get->status, 200);
-  EXPECT_EQ(get->body, kPage);
+  EXPECT_TRUE(is_page(c.ask(kGetPage)));
 }
 
 TEST_F(HttpServerTest, KeepAliveTwoRequestsOnOneConnection) {
   start();
-  Client c(addr_);
-  std::string rest;
+  Conn c(addr_);
   for (int i = 0; i < 2; ++i) {
-    c.send(kGetPage);
-    auto r = read_response(c, rest);
+    auto r = c.ask(kGetPage);
     ASSERT_TRUE(r) << "request " << i;
     EXPECT_EQ(r->body, kPage);
   }
@@ -75,18 +103,12 @@ TEST_F(HttpServerTest, KeepAliveTwoRequestsOnOneConnection) {
 
 TEST_F(HttpServerTest, PipelinedRequestsAnsweredInOrder) {
   start();
-  Client c(addr_);
-  c.send(std::string(kGetPage) + "GET /nope HTTP/1.1\r\n\r\n" + kGetPage);
-  std::string rest;
-  auto first = read_response(c, rest);
-  ASSERT_TRUE(first);
-  EXPECT_EQ(first->status, 200);
-  auto second = read_response(c, rest);
-  ASSERT_TRUE(second);
-  EXPECT_EQ(second->status, 404);
+  Conn c(addr_);
+  ASSERT_TRUE(
+      has_status(c.ask(std::string(kGetPage) + "GET /nope HTTP/1.1\r\n\r\n" + kGetPage), 200));
+  ASSERT_TRUE(has_status(c.next(), 404));
   // The 404 ends the connection: the third request is not answered, and the end is a FIN.
-  EXPECT_EQ(rest + c.read_to_end(), "");
-  EXPECT_EQ(c.end(), Client::End::kEof);
+  EXPECT_TRUE(c.ends_cleanly());
 }
 
 TEST_F(HttpServerTest, ManyPipelinedRequestsFromAClientThatReadsLate) {
@@ -94,13 +116,12 @@ TEST_F(HttpServerTest, ManyPipelinedRequestsFromAClientThatReadsLate) {
   HttpServerOptions o;
   o.max_pending_response_bytes = 4096;
   start(o);
-  Client c(addr_);
+  Conn c(addr_);
   std::string burst;
   for (int i = 0; i < 500; ++i) burst += kGetPage;
   c.send(burst);
-  std::string rest;
   for (int i = 0; i < 500; ++i) {
-    auto r = read_response(c, rest);
+    auto r = c.next();
     ASSERT_TRUE(r) << "response " << i;
     ASSERT_EQ(r->body, kPage) << "response " << i;
   }
@@ -109,46 +130,36 @@ TEST_F(HttpServerTest, ManyPipelinedRequestsFromAClientThatReadsLate) {
 TEST_F(HttpServerTest, Http10ClosesUnlessKeepAliveAsked) {
   start();
   {
-    Client c(addr_);
-    c.send("GET / HTTP/1.0\r\n\r\n");
-    std::string rest;
-    auto r = read_response(c, rest);
+    Conn c(addr_);
+    auto r = c.ask("GET / HTTP/1.0\r\n\r\n");
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->has_header("Connection: close")) << r->head;
     EXPECT_EQ(r->body, kPage);
-    EXPECT_EQ(rest + c.read_to_end(), "");
-    EXPECT_EQ(c.end(), Client::End::kEof);
+    EXPECT_TRUE(c.ends_cleanly());
   }
-  Client c(addr_);
-  c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-  std::string rest;
-  auto r = read_response(c, rest);
+  Conn c(addr_);
+  auto r = c.ask("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->has_header("Connection: keep-alive")) << r->head;
-  c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-  EXPECT_TRUE(read_response(c, rest)) << "still open for a second request";
+  EXPECT_TRUE(c.ask("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"))
+      << "still open for a second request";
 }
 
 TEST_F(HttpServerTest, Http11ConnectionCloseIsHonoured) {
   start();
-  Client c(addr_);
-  c.send("GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
-  std::string rest;
-  auto r = read_response(c, rest);
+  Conn c(addr_);
+  auto r = c.ask("GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, kPage);
-  EXPECT_EQ(rest + c.read_to_end(), "");
-  EXPECT_EQ(c.end(), Client::End::kEof);
+  EXPECT_TRUE(c.ends_cleanly());
 }
 
 // An error status: the whole response, "Connection: close", then a clean end of stream, and a
 // log line naming the peer and the reason.
 void expect_refusal(const Address& addr, const std::string& request, int status,
                     const std::string& log_part, LogCapture& log) {
-  Client c(addr);
-  c.send(request);
-  std::string rest;
-  auto r = read_response(c, rest, request.rfind("HEAD", 0) == 0);
+  Conn c(addr);
+  auto r = c.ask(request, request.rfind("HEAD", 0) == 0);
   ASSERT_TRUE(r) << request.substr(0, 60);
   EXPECT_EQ(r->status, status) << request.substr(0, 60);
   EXPECT_TRUE(r->has_header("Connection: close")) << r->head;
@@ -188,10 +199,8 @@ TEST_F(HttpServerTest, EveryErrorStatusThenAClose) {
 
 TEST_F(HttpServerTest, MethodNotAllowedNamesTheAllowedOnes) {
   start();
-  Client c(addr_);
-  c.send("PUT / HTTP/1.1\r\n\r\n");
-  std::string rest;
-  auto r = read_response(c, rest);
+  Conn c(addr_);
+  auto r = c.ask("PUT / HTTP/1.1\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 405);
   EXPECT_TRUE(r->has_header("Allow: GET, HEAD")) << r->head;
@@ -202,7 +211,7 @@ TEST_F(HttpServerTest, ResponseSurvivesAClientStillSendingItsBody) {
   // A POST with a large body: the 405 goes out at once, the unread body must not turn the close
   // into a reset that destroys the response (the server half-closes and drains).
   start();
-  Client c(addr_);
+  Conn c(addr_);
   c.send("POST /upload HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n");
   std::thread sender([&] {
     try {
@@ -210,8 +219,7 @@ TEST_F(HttpServerTest, ResponseSurvivesAClientStillSendingItsBody) {
     } catch (const std::exception&) {  // the server may close before all of it is sent
     }
   });
-  std::string rest;
-  auto r = read_response(c, rest);
+  auto r = c.next();
   sender.join();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 405);
@@ -224,23 +232,19 @@ TEST_F(HttpServerTest, HeaderDeadlineAgainstASlowClient) {
   start(o);
   LogCapture log;
   const auto t0 = Clock::now();  // the first request's head is due 0.3 s after the connection
-  Client c(addr_);
+  Conn c(addr_);
   // One byte every 50 ms: each read would restart a naive timer; the deadline counts from the
   // request's first byte.
   const std::string request = "GET / HTTP/1.1\r\nX-Slow: ";
-  std::string got;
-  for (size_t i = 0; i < 200 && got.empty(); ++i) {
+  for (size_t i = 0; i < 200 && c.rest.empty(); ++i) {
     try {
       c.send(std::string(1, i < request.size() ? request[i] : 'a'));
     } catch (const std::exception&) {
       break;
     }
-    got = c.read_some(0.05);
+    c.rest = c.read_some(0.05);
   }
-  std::string rest = got;
-  auto r = read_response(c, rest);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 408);
+  ASSERT_TRUE(has_status(c.next(), 408));
   const double took = std::chrono::duration<double>(Clock::now() - t0).count();
   EXPECT_GE(took, 0.25);  // libevent's cached time can fire a timer a little early
   EXPECT_LT(took, 5.0);
@@ -253,11 +257,8 @@ TEST_F(HttpServerTest, HeaderDeadlineForAConnectionThatSendsNothing) {
   HttpServerOptions o;
   o.header_timeout = 0.2;
   start(o);
-  Client c(addr_);
-  std::string rest;
-  auto r = read_response(c, rest);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 408);
+  Conn c(addr_);
+  ASSERT_TRUE(has_status(c.next(), 408));
   c.read_to_end();
   EXPECT_EQ(c.end(), Client::End::kEof);
   c.close();  // the server, lingering for this end of stream, closes at once
@@ -269,13 +270,10 @@ TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosed) {
   o.idle_timeout = 0.2;
   start(o);
   LogCapture log;
-  Client c(addr_);
-  c.send(kGetPage);
-  std::string rest;
-  ASSERT_TRUE(read_response(c, rest));
+  Conn c(addr_);
+  ASSERT_TRUE(c.ask(kGetPage));
   const auto t0 = Clock::now();
-  EXPECT_EQ(rest + c.read_to_end(), "");
-  EXPECT_EQ(c.end(), Client::End::kEof);
+  EXPECT_TRUE(c.ends_cleanly());
   EXPECT_GE(std::chrono::duration<double>(Clock::now() - t0).count(), 0.15);
   EXPECT_TRUE(wait_for([&] { return log.contains("idle for 0.2 s on a keep-alive connection"); }));
 }
@@ -285,32 +283,23 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheLimitGet503) {
   o.max_connections = 2;
   start(o);
   LogCapture log;
-  Client a(addr_), b(addr_);
-  std::string ra, rb;
+  Conn a(addr_), b(addr_);
   a.send(kGetPage);
   b.send(kGetPage);
-  ASSERT_TRUE(read_response(a, ra));
-  ASSERT_TRUE(read_response(b, rb));
-  Client c(addr_);
-  std::string rest;
-  auto r = read_response(c, rest);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 503);
+  ASSERT_TRUE(a.next());
+  ASSERT_TRUE(b.next());
+  Conn c(addr_);
+  ASSERT_TRUE(has_status(c.next(), 503));
   c.read_to_end();
   EXPECT_NE(c.end(), Client::End::kTimeout);
   EXPECT_EQ(lt_.get<uint64_t>([&] { return server_->refused_connections(); }), 1u);
   EXPECT_TRUE(log.contains("503 Service Unavailable (2 connections open)"));
   // The two open ones still work; once one leaves, a new client is served.
-  a.send(kGetPage);
-  EXPECT_TRUE(read_response(a, ra));
+  EXPECT_TRUE(a.ask(kGetPage));
   b.close();
   ASSERT_TRUE(wait_for([&] { return connections() == 1; }));
-  Client d(addr_);
-  d.send(kGetPage);
-  std::string rd;
-  auto served = read_response(d, rd);
-  ASSERT_TRUE(served);
-  EXPECT_EQ(served->status, 200);
+  Conn d(addr_);
+  EXPECT_TRUE(has_status(d.ask(kGetPage), 200));
 }
 
 TEST_F(HttpServerTest, PortZeroGivesAFreePortAndIPv6Works) {
@@ -324,10 +313,8 @@ TEST_F(HttpServerTest, PortZeroGivesAFreePortAndIPv6Works) {
   });
   EXPECT_NE(addr.port(), 0);
   EXPECT_EQ(addr.to_string().rfind("[::1]:", 0), 0u) << addr.to_string();
-  Client c(addr);
-  c.send(kGetPage);
-  std::string rest;
-  auto r = read_response(c, rest);
+  Conn c(addr);
+  auto r = c.ask(kGetPage);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "six");
   lt.on_loop([&] { server.reset(); });

@@ -4,128 +4,29 @@
 // re-entrant callbacks, thousands of pipelined requests with a high-water mark, destroying the
 // client from inside the loop with requests pending. A plain listening socket plays the server;
 // a real memcached for the pipelining test. Every wait has a deadline; nothing sleeps.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "client/producer.h"
 #include "samples/memcache/memcache_client.h"
 #include "tests/client/client_test_util.h"
+#include "tests/client/memcache_test_util.h"
 
 namespace {
 
 using asyncore::Loop;
 using asyncore::make_dispatcher;
 using asyncore::client_test::run_until;
-using memcache::Callback;
 using memcache::MemcacheClient;
 using memcache::Result;
 using memcache::Status;
-
-// One listening socket, one accepted connection, driven from the test thread.
-class Fake {
- public:
-  Fake() : listener_(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(listener_.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::listen(listener_.fd(), 8) != 0 ||
-        ::getsockname(listener_.fd(), reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      throw std::runtime_error("Fake: cannot listen");
-    }
-    port_ = ntohs(a.sin_port);
-  }
-  uint16_t port() const { return port_; }
-  bool accept(Loop& loop) {
-    return run_until(loop, [&] {
-      conn_.reset(::accept4(listener_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-      if (conn_.valid()) {
-        int one = 1;
-        ::setsockopt(conn_.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      }
-      return conn_.valid();
-    });
-  }
-  bool read_until(Loop& loop, std::string_view needle, size_t occurrences = 1) {
-    return run_until(loop, [&] {
-      pump();
-      size_t n = 0;
-      for (size_t at = received_.find(needle); at != std::string::npos;
-           at = received_.find(needle, at + needle.size())) {
-        ++n;
-      }
-      return n >= occurrences;
-    });
-  }
-  // Sends `bytes` one byte per send(), letting the client run a turn after each byte so that each
-  // byte is a read of its own.
-  void send_bytewise(Loop& loop, std::string_view bytes) {
-    for (char c : bytes) {
-      send(loop, std::string_view(&c, 1));
-      loop.poll(0);
-      loop.poll(0);
-    }
-  }
-  void send(Loop& loop, std::string_view bytes) {
-    while (!bytes.empty()) {
-      ssize_t n = ::send(conn_.fd(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n > 0) bytes.remove_prefix(static_cast<size_t>(n));
-      if (n < 0 && errno != EAGAIN) throw std::runtime_error("Fake: send failed");
-      if (n < 0) loop.poll(0.01);
-    }
-  }
-  void close_connection() { conn_.reset(); }
-  const std::string& received() const { return received_; }
-
- private:
-  bool pump() {
-    char buf[65536];
-    for (;;) {
-      ssize_t n = ::recv(conn_.fd(), buf, sizeof buf, 0);
-      if (n > 0) {
-        received_.append(buf, static_cast<size_t>(n));
-        continue;
-      }
-      return n == 0;
-    }
-  }
-  asyncore::Socket listener_;
-  asyncore::Socket conn_;
-  uint16_t port_ = 0;
-  std::string received_;
-};
-
-struct Calls {
-  std::vector<std::pair<int, Result>> calls;
-  Callback cb(int id) {
-    return [this, id](Result r) { calls.emplace_back(id, std::move(r)); };
-  }
-  int count(int id) const {
-    int n = 0;
-    for (auto& c : calls) n += c.first == id;
-    return n;
-  }
-  const Result* of(int id) const {
-    for (auto& c : calls) {
-      if (c.first == id) return &c.second;
-    }
-    return nullptr;
-  }
-};
+using memcache::test::FakeServer;
+using memcache::test::Memcached;
+using memcache::test::Recorder;
 
 // sizeof - 1: all of the literal but its terminating NUL, the embedded one included (36 bytes).
 constexpr char kTrapBytes[] = "x\r\nEND\r\nVALUE k 0 3\r\nabc\r\nSTORED\r\n\0y";
@@ -134,9 +35,9 @@ const std::string kTrap(kTrapBytes, sizeof kTrapBytes - 1);
 // Replies split at every byte boundary (one byte per read), including a VALUE block whose data is
 // itself a valid-looking reply stream.
 TEST(MemcacheAttack, RepliesOneBytePerReadWithTrapValue) {
-  Calls calls;
+  Recorder calls;
   Loop loop;
-  Fake fake;
+  FakeServer fake;
   auto mc = make_dispatcher<MemcacheClient>(loop, "127.0.0.1", fake.port());
   mc->get("k", calls.cb(1));
   mc->set("k", kTrap, 7, 0, calls.cb(2));
@@ -153,19 +54,19 @@ TEST(MemcacheAttack, RepliesOneBytePerReadWithTrapValue) {
   ASSERT_EQ(calls.calls.size(), 5u);
   for (int i = 1; i <= 5; ++i) EXPECT_EQ(calls.count(i), 1) << i;
   EXPECT_EQ(calls.calls[0].first, 1);
-  ASSERT_EQ(calls.of(1)->status, Status::kOk);
-  ASSERT_EQ(calls.of(1)->values.size(), 1u);
-  EXPECT_EQ(calls.of(1)->values[0].data, kTrap);
-  EXPECT_EQ(calls.of(1)->values[0].flags, 7u);
-  EXPECT_EQ(calls.of(2)->status, Status::kStored);
-  EXPECT_EQ(calls.of(3)->status, Status::kNotFound);
-  ASSERT_EQ(calls.of(4)->status, Status::kOk);
-  ASSERT_EQ(calls.of(4)->values.size(), 2u);
-  EXPECT_EQ(calls.of(4)->values[0].data, "");
-  EXPECT_EQ(calls.of(4)->values[1].data, "\r\n");
-  EXPECT_EQ(calls.of(4)->values[1].flags, 4294967295u);
-  EXPECT_EQ(calls.of(5)->status, Status::kOk);
-  EXPECT_TRUE(calls.of(5)->values.empty());
+  ASSERT_EQ(calls.of(1).status, Status::kOk);
+  ASSERT_EQ(calls.of(1).values.size(), 1u);
+  EXPECT_EQ(calls.of(1).values[0].data, kTrap);
+  EXPECT_EQ(calls.of(1).values[0].flags, 7u);
+  EXPECT_EQ(calls.of(2).status, Status::kStored);
+  EXPECT_EQ(calls.of(3).status, Status::kNotFound);
+  ASSERT_EQ(calls.of(4).status, Status::kOk);
+  ASSERT_EQ(calls.of(4).values.size(), 2u);
+  EXPECT_EQ(calls.of(4).values[0].data, "");
+  EXPECT_EQ(calls.of(4).values[1].data, "\r\n");
+  EXPECT_EQ(calls.of(4).values[1].flags, 4294967295u);
+  EXPECT_EQ(calls.of(5).status, Status::kOk);
+  EXPECT_TRUE(calls.of(5).values.empty());
   EXPECT_TRUE(mc->is_open());
   EXPECT_EQ(mc->pending_requests(), 0u);
   mc->close();
@@ -176,9 +77,9 @@ TEST(MemcacheAttack, RepliesOneBytePerReadWithTrapValue) {
 TEST(MemcacheAttack, ServerClosesAtEveryByteOfAReply) {
   const std::string reply = "VALUE k 0 10\r\n0123456789\r\nEND\r\n";
   for (size_t cut = 0; cut < reply.size(); ++cut) {
-    Calls calls;
+    Recorder calls;
     Loop loop;
-    Fake fake;
+    FakeServer fake;
     auto mc = make_dispatcher<MemcacheClient>(loop, "127.0.0.1", fake.port());
     mc->get("k", calls.cb(1));
     mc->set("z", "v", 0, 0, calls.cb(2));
@@ -189,8 +90,8 @@ TEST(MemcacheAttack, ServerClosesAtEveryByteOfAReply) {
     ASSERT_TRUE(run_until(loop, [&] { return calls.calls.size() >= 2; })) << "cut " << cut;
     EXPECT_EQ(calls.count(1), 1) << "cut " << cut;
     EXPECT_EQ(calls.count(2), 1) << "cut " << cut;
-    EXPECT_EQ(calls.of(1)->status, Status::kClosed) << "cut " << cut;
-    EXPECT_EQ(calls.of(2)->status, Status::kClosed) << "cut " << cut;
+    EXPECT_EQ(calls.of(1).status, Status::kClosed) << "cut " << cut;
+    EXPECT_EQ(calls.of(2).status, Status::kClosed) << "cut " << cut;
     EXPECT_EQ(calls.calls[0].first, 1);
     bool late = false;
     mc->get("k", [&](Result r) { late = r.status == Status::kClosed; });
@@ -204,9 +105,9 @@ TEST(MemcacheAttack, ServerClosesAtEveryByteOfAReply) {
 // A callback that makes new requests, and then one that closes the client: every callback runs
 // exactly once, the ones after the close with kClosed, the new ones made after close at once.
 TEST(MemcacheAttack, CallbacksReenterWithRequestsThenClose) {
-  Calls calls;
+  Recorder calls;
   Loop loop;
-  Fake fake;
+  FakeServer fake;
   auto mc = make_dispatcher<MemcacheClient>(loop, "127.0.0.1", fake.port());
   std::vector<int> order;
   mc->get("a", [&](Result r) {
@@ -233,19 +134,19 @@ TEST(MemcacheAttack, CallbacksReenterWithRequestsThenClose) {
   run_until(
       loop, [&] { return false; }, 0.1);
   EXPECT_EQ(order, (std::vector<int>{1, 2}));
-  EXPECT_EQ(calls.of(10)->status, Status::kClosed);
-  EXPECT_EQ(calls.of(11)->status, Status::kInvalid);
-  EXPECT_EQ(calls.of(12)->status, Status::kClosed);
-  EXPECT_EQ(calls.of(13)->status, Status::kClosed);
+  EXPECT_EQ(calls.of(10).status, Status::kClosed);
+  EXPECT_EQ(calls.of(11).status, Status::kInvalid);
+  EXPECT_EQ(calls.of(12).status, Status::kClosed);
+  EXPECT_EQ(calls.of(13).status, Status::kClosed);
   EXPECT_EQ(calls.count(10) + calls.count(11) + calls.count(12) + calls.count(13), 4);
   EXPECT_EQ(mc->pending_requests(), 0u);
 }
 
 // close() from a kClosed callback (already closing): no recursion, each callback once.
 TEST(MemcacheAttack, CloseFromInsideAClosedCallbackIsHarmless) {
-  Calls calls;
+  Recorder calls;
   Loop loop;
-  Fake fake;
+  FakeServer fake;
   auto mc = make_dispatcher<MemcacheClient>(loop, "127.0.0.1", fake.port());
   int reentered = 0;
   mc->get("a", [&](Result r) {
@@ -267,9 +168,9 @@ TEST(MemcacheAttack, CloseFromInsideAClosedCallbackIsHarmless) {
 // Destroying an owned client from inside the loop (a timer) with requests in flight: every
 // callback runs once with kClosed, nothing runs later.
 TEST(MemcacheAttack, DestroyOwnedClientFromATimerWithRequestsPending) {
-  Calls calls;
+  Recorder calls;
   Loop loop;
-  Fake fake;
+  FakeServer fake;
   auto mc = std::make_unique<MemcacheClient>(loop, "127.0.0.1", fake.port());
   for (int i = 0; i < 100; ++i) mc->set("k" + std::to_string(i), "value", 0, 0, calls.cb(i));
   ASSERT_TRUE(fake.accept(loop));
@@ -287,18 +188,18 @@ TEST(MemcacheAttack, DestroyOwnedClientFromATimerWithRequestsPending) {
       loop, [&] { return false; }, 0.1);
   ASSERT_EQ(calls.calls.size(), 100u);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(calls.count(i), 1) << i;
-  EXPECT_EQ(calls.of(0)->status, Status::kStored);
-  EXPECT_EQ(calls.of(1)->status, Status::kStored);
-  for (int i = 2; i < 100; ++i) EXPECT_EQ(calls.of(i)->status, Status::kClosed) << i;
+  EXPECT_EQ(calls.of(0).status, Status::kStored);
+  EXPECT_EQ(calls.of(1).status, Status::kStored);
+  for (int i = 2; i < 100; ++i) EXPECT_EQ(calls.of(i).status, Status::kClosed) << i;
 }
 
 // Thousands pipelined against a server that reads nothing, with a high-water mark: the request
 // that crossed it and every pending one fail with kClosed before that call returns; later ones
 // fail at once; push_with_producer() then returns false.
 TEST(MemcacheAttack, ThousandsPipelinedIntoASilentServerHitTheHighWaterMark) {
-  Calls calls;
+  Recorder calls;
   Loop loop;
-  Fake fake;
+  FakeServer fake;
   auto mc = make_dispatcher<MemcacheClient>(loop, "127.0.0.1", fake.port());
   size_t high_water_seen = 0;
   mc->set_high_water_mark(256 * 1024, [&](size_t buffered) { high_water_seen = buffered; });
@@ -322,7 +223,7 @@ TEST(MemcacheAttack, ThousandsPipelinedIntoASilentServerHitTheHighWaterMark) {
   EXPECT_FALSE(mc->is_open());
   for (int i = 0; i <= crossed; ++i) {
     ASSERT_EQ(calls.count(i), 1) << i;
-    EXPECT_EQ(calls.of(i)->status, Status::kClosed) << i;
+    EXPECT_EQ(calls.of(i).status, Status::kClosed) << i;
   }
   EXPECT_EQ(mc->pending_requests(), 0u);
   bool late = false;
@@ -334,65 +235,6 @@ TEST(MemcacheAttack, ThousandsPipelinedIntoASilentServerHitTheHighWaterMark) {
 
 // The real memcached: thousands pipelined, with callbacks re-entering (each answer issues a get of
 // what it stored), all answered in order, each once.
-class Memcached {
- public:
-  ~Memcached() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool start() {
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      asyncore::Socket s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      socklen_t len = sizeof a;
-      if (::bind(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-          ::getsockname(s.fd(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
-        continue;
-      port_ = ntohs(a.sin_port);
-      s.reset();
-      std::vector<std::string> args = {"memcached",           "-l", "127.0.0.1", "-p",
-                                       std::to_string(port_), "-U", "0"};
-      if (::geteuid() == 0) {
-        args.push_back("-u");
-        args.push_back("nobody");
-      }
-      std::vector<char*> argv;
-      for (auto& x : args) argv.push_back(x.data());
-      argv.push_back(nullptr);
-      const pid_t parent = ::getpid();
-      pid_ = ::fork();
-      if (pid_ == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) _exit(127);
-        ::execvp("memcached", argv.data());
-        _exit(127);
-      }
-      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-      while (std::chrono::steady_clock::now() < until) {
-        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-          pid_ = -1;
-          break;
-        }
-        asyncore::Socket c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_in b = a;
-        b.sin_port = htons(port_);
-        if (::connect(c.fd(), reinterpret_cast<sockaddr*>(&b), sizeof b) == 0) return true;
-        ::poll(nullptr, 0, 5);
-      }
-    }
-    return false;
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-};
-
 TEST(MemcacheAttackReal, ThousandsPipelinedWithReentrantGets) {
   Memcached server;
   ASSERT_TRUE(server.start());

@@ -1,6 +1,8 @@
 #include "web/http_connection.h"
 
 #include <glog/logging.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 
 #include <sstream>
 #include <utility>
@@ -20,9 +22,7 @@ HttpConnection::HttpConnection(Loop& loop, Socket sock, const Address& peer,
       peer_(peer.to_string()),
       parser_(routes_->options.max_header_bytes) {
   routes_->connections.insert(this);
-  // The first request's head is due within header_timeout of the connection.
-  arm(routes_->options.header_timeout, &HttpConnection::on_header_timeout);
-  head_timer_ = true;
+  arm(Deadline::kHead);  // the first request's head is due within header_timeout of the connection
 }
 
 HttpConnection::~HttpConnection() {
@@ -52,6 +52,7 @@ void HttpConnection::handle_write() {
              pending() < routes_->options.max_pending_response_bytes) {
     process_input();  // requests that waited for their predecessors' answers to leave
   }
+  update_deadline();
 }
 
 void HttpConnection::process_input() {
@@ -75,24 +76,40 @@ void HttpConnection::process_input() {
     in_.erase(0, in_pos_);
     in_pos_ = 0;
   }
-  if (state_ != State::kReading || !is_open()) return;
-  if (parser_.in_request()) {
-    // A request has begun: its head is due within header_timeout of its first byte, however
-    // slowly the rest trickles in.
-    if (timer_ == 0 || !head_timer_) {
-      arm(o.header_timeout, &HttpConnection::on_header_timeout);
-      head_timer_ = true;
-    }
-  } else if (timer_ == 0) {
-    arm(o.idle_timeout, &HttpConnection::on_idle_timeout);  // waiting for the next request
-    head_timer_ = false;
+  update_deadline();
+}
+
+void HttpConnection::update_deadline() {
+  if (!is_open()) return;
+  Deadline want = Deadline::kNone;
+  switch (state_) {
+    case State::kStreaming:
+      break;
+    case State::kClosing:
+      want = pending() > 0 ? Deadline::kStall : Deadline::kLinger;
+      break;
+    case State::kReading:
+      if (parser_.in_request()) {
+        // A request has begun: its head is due within header_timeout of its first byte, however
+        // slowly the rest trickles in.
+        want = Deadline::kHead;
+      } else if (pending() > 0 || in_pos_ < in_.size()) {
+        want = Deadline::kStall;  // answering, or requests held back behind the answers
+      } else {
+        want = Deadline::kIdle;  // waiting for the next request
+      }
+      break;
+  }
+  if (want == Deadline::kNone) {
+    disarm();
+  } else if (want != deadline_) {
+    arm(want);
   }
 }
 
 void HttpConnection::answer(const HttpRequest& r) {
   ++requests_;
-  disarm();
-  head_timer_ = false;
+  disarm();  // the next deadline follows from what answering leaves (update_deadline())
   const bool head_only = r.method == "HEAD";
   if (r.method != "GET" && !head_only) {
     refuse(405, "method " + r.method + " on " + r.path);
@@ -159,9 +176,8 @@ void HttpConnection::finish(const std::string& why) {
   close_reason_ = why;
   in_.clear();
   in_pos_ = 0;
-  arm(routes_->options.linger_timeout, &HttpConnection::on_linger_timeout);
-  head_timer_ = false;
   maybe_shutdown_output();
+  update_deadline();
 }
 
 void HttpConnection::maybe_shutdown_output() {
@@ -202,35 +218,65 @@ void HttpConnection::close() {
 
 void HttpConnection::drop() { close(); }
 
-void HttpConnection::arm(double seconds, void (HttpConnection::*on_expiry)()) {
+void HttpConnection::arm(Deadline d) {
   disarm();
+  const HttpServerOptions& o = routes_->options;
+  const double seconds = d == Deadline::kHead     ? o.header_timeout
+                         : d == Deadline::kLinger ? o.linger_timeout
+                                                  : o.idle_timeout;
+  deadline_ = d;
+  if (d == Deadline::kStall) stall_mark_ = unsent();
   // `this` is safe: close() and the destructor cancel the timer, on the thread that runs it.
-  timer_ = loop().call_later(seconds, [this, on_expiry] {
+  timer_ = loop().call_later(seconds, [this, d] {
     timer_ = 0;
-    (this->*on_expiry)();
+    deadline_ = Deadline::kNone;
+    on_deadline(d);
   });
+}
+
+size_t HttpConnection::unsent() const {
+  // The kernel's send queue counts too: the socket becomes writable again only once a third of
+  // its (autotuned, megabytes) buffer is free, so a client reading slowly but steadily may take
+  // bytes for longer than the deadline without a handle_write() here to show it.
+  int queued = 0;
+  if (::ioctl(fileno(), SIOCOUTQ, &queued) != 0 || queued < 0) queued = 0;
+  return pending() + static_cast<size_t>(queued);
 }
 
 void HttpConnection::disarm() {
   if (timer_ != 0) loop().cancel(timer_);
   timer_ = 0;
+  deadline_ = Deadline::kNone;
 }
 
-void HttpConnection::on_header_timeout() {
-  std::ostringstream why;
-  why << "no complete request head within " << routes_->options.header_timeout << " s";
-  refuse(408, why.str());
-}
-
-void HttpConnection::on_idle_timeout() {
-  LOG(INFO) << "http: " << peer_ << ": idle for " << routes_->options.idle_timeout
-            << " s on a keep-alive connection; closing";
-  close();
-}
-
-void HttpConnection::on_linger_timeout() {
-  LOG(INFO) << "http: " << peer_ << ": no end of stream within " << routes_->options.linger_timeout
-            << " s after the final response (" << close_reason_ << "); closing";
+void HttpConnection::on_deadline(Deadline d) {
+  const HttpServerOptions& o = routes_->options;
+  switch (d) {
+    case Deadline::kHead: {
+      std::ostringstream why;
+      why << "no complete request head within " << o.header_timeout << " s";
+      refuse(408, why.str());
+      return;
+    }
+    case Deadline::kIdle:
+      LOG(INFO) << "http: " << peer_ << ": idle for " << o.idle_timeout
+                << " s on a keep-alive connection; closing";
+      break;
+    case Deadline::kStall:
+      if (unsent() < stall_mark_) {  // the client took bytes since: not stalled, wait on
+        arm(Deadline::kStall);
+        return;
+      }
+      LOG(INFO) << "http: " << peer_ << ": took no byte of its response for " << o.idle_timeout
+                << " s (" << unsent() << " bytes not taken); closing";
+      break;
+    case Deadline::kLinger:
+      LOG(INFO) << "http: " << peer_ << ": no end of stream within " << o.linger_timeout
+                << " s after the final response (" << close_reason_ << "); closing";
+      break;
+    case Deadline::kNone:
+      return;
+  }
   close();
 }
 

@@ -11,12 +11,15 @@
 //              A static resource is answered (keep-alive per the request); an event stream
 //              switches to `streaming`; anything wrong gets a final response (`closing`).
 //              Deadlines: the head of a request within header_timeout (408), the next request of
-//              a keep-alive connection within idle_timeout (closed).
+//              a keep-alive connection within idle_timeout (closed). While answers wait to be
+//              sent (or requests wait behind them) the connection is not idle: it is closed only
+//              if the client takes no byte for idle_timeout (a slow reader is never cut while
+//              its response moves).
 //   streaming  text/event-stream: the EventStream writes events; input is read and discarded.
-//   closing    a final response with "Connection: close" is being sent; once sent, the write
-//              side is shut (shutdown_output()), input is read and discarded until the client's
-//              end of stream or linger_timeout, then the connection closes. No reset can destroy
-//              the response.
+//   closing    a final response with "Connection: close" is being sent (under the same
+//              no-progress deadline); once sent, the write side is shut (shutdown_output()),
+//              input is read and discarded until the client's end of stream or linger_timeout,
+//              then the connection closes. No reset can destroy the response.
 // Every close for a reason logs one line naming the peer and the reason.
 //
 // THREADS: loop thread only. OWNERSHIP: made by HttpServer with make_dispatcher (the loop's map
@@ -80,11 +83,19 @@ class HttpConnection : public BufferedDispatcher, public EventSubscriber {
   void answer(const HttpRequest& r);
   void refuse(int status, const std::string& why, bool head_only = false);
   void start_stream(const HttpRequest& r, const std::shared_ptr<EventStream>& stream);
-  void arm(double seconds, void (HttpConnection::*on_expiry)());
+  // The one deadline a connection runs at a time, by what it waits for.
+  enum class Deadline {
+    kNone,    // streaming (the EventStream bounds a browser that does not read)
+    kHead,    // a request's head (header_timeout; 408)
+    kIdle,    // the next request of a keep-alive connection (idle_timeout)
+    kStall,   // the client taking bytes of a response (idle_timeout without any taken)
+    kLinger,  // the client's end of stream after the final response (linger_timeout)
+  };
+  void update_deadline();  // arms the deadline the connection's state calls for
+  size_t unsent() const;   // response bytes not yet taken by the client (ours + the kernel's)
+  void arm(Deadline d);
   void disarm();
-  void on_header_timeout();
-  void on_idle_timeout();
-  void on_linger_timeout();
+  void on_deadline(Deadline d);
   void maybe_shutdown_output();  // closing: once everything is sent
 
   std::shared_ptr<HttpRoutes> routes_;
@@ -96,7 +107,8 @@ class HttpConnection : public BufferedDispatcher, public EventSubscriber {
   std::shared_ptr<EventStream> stream_;  // kStreaming: where it is subscribed
   std::string close_reason_;             // kClosing: for the log line
   bool output_shut_ = false;
-  bool head_timer_ = false;  // the armed timer is the header deadline (not the idle one)
+  Deadline deadline_ = Deadline::kNone;  // the one armed (timer_), if any
+  size_t stall_mark_ = 0;                // kStall: unsent() when it was armed
   TimerId timer_ = 0;
   uint64_t requests_ = 0;
 };

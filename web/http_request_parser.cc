@@ -93,8 +93,7 @@ HttpRequestParser::Result HttpRequestParser::fail_from_parser(size_t consumed) {
   const http_errno err = HTTP_PARSER_ERRNO(parser_.get());
   // http_parser's own header limit (80 KiB when built) is a head too large, like ours.
   const int status = err == HPE_HEADER_OVERFLOW ? 431 : 400;
-  return fail(status,
-              std::string("HPE_") + http_errno_name(err) + " (" + http_errno_description(err) + ")",
+  return fail(status, std::string(http_errno_name(err)) + " (" + http_errno_description(err) + ")",
               consumed);
 }
 

@@ -14,7 +14,9 @@ struct HttpServerOptions {
   // Seconds a request's head may take to arrive, counted from the connection (first request) or
   // from its first byte (later ones); past it: 408 and close (slowloris).
   double header_timeout = 10;
-  // Seconds a keep-alive connection may wait, idle, for its next request; then it is closed.
+  // Seconds a keep-alive connection may wait, idle, for its next request; then it is closed. Also
+  // how long a response may wait for the client to take any of its bytes (a client that stopped
+  // reading); a response that keeps moving, however slowly, is never cut.
   double idle_timeout = 30;
   // Connections at once (event streams included); the next ones get 503 and are closed.
   size_t max_connections = 1024;

@@ -53,9 +53,12 @@ struct TouchingHandler : DouyuHandler {
   }
   void on_gift_broadcast(const GiftBroadcast&, const Message& m) override { all(m); }
   void on_room_status(const RoomStatus&, const Message& m) override { all(m); }
-  void on_rank_list(const RankList&, const Message& m) override {
-    // Nested values are decoded on demand: ask for them, as a rank-list consumer does.
-    for (const auto& item : m.get_map_list("list")) {
+  void on_rank_list(const RankList& r, const Message& m) override {
+    // Nested values are decoded on demand: ask for them, as a rank-list consumer does; the count
+    // made without decoding must agree.
+    const auto entries = r.entries();
+    if (r.entry_count() != entries.size()) __builtin_trap();
+    for (const auto& item : entries) {
       for (const auto& [k, v] : item) {
         touch(k);
         touch(stt_encode(v));

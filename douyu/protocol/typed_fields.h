@@ -154,12 +154,6 @@ constexpr TypedMember<T> number(std::string_view key, int64_t T::*m) {
 template <class T>
 struct TypedFields;
 
-// What a rank list message carries at top level (RankList decodes `list` further).
-struct RankListFields {
-  int64_t sum = 0;
-  std::string_view list;
-};
-
 template <>
 struct TypedFields<ChatMsg> {
   using T = ChatMsg;
@@ -272,9 +266,9 @@ struct TypedFields<PingRequest> {
 };
 
 template <>
-struct TypedFields<RankListFields> {
-  using T = RankListFields;
-  static constexpr std::array kMembers{number<T>("sum", &T::sum), text<T>("list", &T::list)};
+struct TypedFields<RankList> {
+  using T = RankList;  // and `type`, set by RankList::from()
+  static constexpr std::array kMembers{number<T>("sum", &T::sum), text<T>("list", &T::list_text)};
 };
 
 namespace typed_fields_detail {

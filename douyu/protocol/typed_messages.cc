@@ -1,5 +1,6 @@
 #include "douyu/protocol/typed_messages.h"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 #include <type_traits>
@@ -30,12 +31,16 @@ bool RankList::is_rank_type(std::string_view type) {
   return type == "noble_num_info" || type == "frank" || type == "fswrank" || type == "ranklist";
 }
 
+size_t RankList::entry_count() const {
+  // Items end at each '/' (an item's own '/' are escaped); a last item without its '/' counts
+  // when not empty (stt_decode_list's rule).
+  const size_t slashes = static_cast<size_t>(std::count(list_text.begin(), list_text.end(), '/'));
+  return slashes + (!list_text.empty() && list_text.back() != '/' ? 1 : 0);
+}
+
 RankList RankList::from(const Message& m) {
-  const RankListFields f = fill<RankListFields>(m);
-  RankList r;
+  RankList r = fill<RankList>(m);
   r.type = m.type();
-  r.sum = f.sum;
-  r.list = stt_decode_map_list(f.list);
   return r;
 }
 
@@ -46,7 +51,7 @@ using Viewer = TypedMessage (*)(const Message&);
 // Filled in place in the variant (no copy of the view out of a from()).
 template <class T>
 TypedMessage make_view(const Message& m) {
-  if constexpr (std::is_same_v<T, RankList> || std::is_same_v<T, Heartbeat>) {
+  if constexpr (std::is_same_v<T, RankList> || std::is_same_v<T, Heartbeat>) {  // type / none
     return T::from(m);
   } else {
     TypedMessage v(std::in_place_type<T>);

@@ -114,7 +114,7 @@ std::string format_text(std::string_view room, const Message& m, bool color) {
               .text(" x" + std::to_string(v.gc) + " in room ")
               .text(v.drid);
         } else if constexpr (std::is_same_v<T, RankList>) {
-          line.text(v.type).text(" (" + std::to_string(v.list.size()) + " entries)");
+          line.text(v.type).text(" (" + std::to_string(v.entry_count()) + " entries)");
         } else {
           line.text(m.type().empty() ? std::string_view("(no type)") : m.type());
           std::unordered_set<std::string_view> seen{"type"};  // first occurrence wins

@@ -46,8 +46,10 @@ TEST(SyntheticTest, StreamIsRealisticAndDecodesCleanly) {
         ++cjk;
     }
     if (auto r = view_as<RankList>(m)) {
-      EXPECT_FALSE(r->list.empty());
-      EXPECT_FALSE(r->list[0].empty());
+      const auto entries = r->entries();
+      EXPECT_FALSE(entries.empty());
+      EXPECT_FALSE(entries[0].empty());
+      EXPECT_EQ(r->entry_count(), entries.size());
       ++nested;
     }
     testing::JsonValidator v(to_json(m));

@@ -148,7 +148,7 @@ RankList ref_rank(const Message& m) {
   RankList r;
   r.type = m.type();
   r.sum = i(m, "sum");
-  r.list = m.get_map_list("list");
+  r.list_text = m.get_or("list");
   return r;
 }
 

@@ -112,13 +112,29 @@ TEST(TypedMessagesTest, RankListsDecodeNestedListsOfMaps) {
   const RankList r = *view_as<RankList>(m);
   EXPECT_EQ(r.type, "noble_num_info");
   EXPECT_EQ(r.sum, 1);
-  ASSERT_EQ(r.list.size(), 1u);
-  EXPECT_EQ(r.list[0], (SttValue::Map{{"lev", "7"}, {"num", "1"}}));
+  EXPECT_EQ(r.list_text, "lev@A=7@Snum@A=1@S/");  // unescaped once, with the message
+  ASSERT_EQ(r.entry_count(), 1u);
+  ASSERT_EQ(r.entries().size(), 1u);
+  EXPECT_EQ(r.entries()[0], (SttValue::Map{{"lev", "7"}, {"num", "1"}}));
   for (const char* t : {"frank", "fswrank", "ranklist"}) {
     const Message x("type@=" + std::string(t) + "/list@=uid@AA=1@AS@S/");
     ASSERT_TRUE(std::holds_alternative<RankList>(view(x))) << t;
-    EXPECT_EQ(std::get<RankList>(view(x)).list.size(), 1u);
+    EXPECT_EQ(std::get<RankList>(view(x)).entry_count(), 1u);
   }
+}
+
+TEST(TypedMessagesTest, RankListCountsItsEntriesAsDecodingWouldFindThem) {
+  // entry_count() counts without decoding: it must agree with entries() on every shape a list
+  // can take (none, a last item without its '/', empty items, an item with an escaped '/').
+  for (const char* list : {"", "/", "a@A=1@S/", "a@A=1@S", "a@A=1@S/b@A=2@S/", "a@A=1@S//", "//",
+                           "a@A=x@AS/y@S/", "a@A=1@S/b@A=2@S"}) {
+    RankList r;
+    r.list_text = list;
+    EXPECT_EQ(r.entry_count(), r.entries().size()) << "list '" << list << "'";
+  }
+  const Message none("type@=frank/sum@=3/");
+  EXPECT_EQ(view_as<RankList>(none)->entry_count(), 0u);
+  EXPECT_TRUE(view_as<RankList>(none)->entries().empty());
 }
 
 TEST(TypedMessagesTest, UnknownTypesPassThroughAsGenericNeverDropped) {

@@ -1106,7 +1106,9 @@ void check_view(const Message& m) {
     if (auto* c = holds<RankList>(v, m)) {
       EXPECT_EQ(c->type, type);
       EXPECT_NUM(*c, m, sum);
-      EXPECT_EQ(c->list, m.get_map_list("list"));
+      EXPECT_EQ(c->list_text, m.get_or("list"));
+      EXPECT_EQ(c->entries(), m.get_map_list("list"));
+      EXPECT_EQ(c->entry_count(), c->entries().size());
     }
   } else {
     if (auto* g = holds<GenericMessage>(v, m)) {

@@ -101,6 +101,9 @@ class Message {
 
   size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }
+  // Bytes of the (decoded) text the fields point into: at least the sum of their keys' and
+  // values' sizes plus the "@=" and "/" between them (an output buffer can be sized from it).
+  size_t text_size() const { return size_; }
   std::string_view key(size_t i) const {
     return {data_ + fields_[i].key_begin, fields_[i].key_size};
   }

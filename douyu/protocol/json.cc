@@ -381,10 +381,8 @@ namespace {
 
 // A repeated name is found without comparing every pair: each encoded name gets a 64-bit tag of
 // its content (between the quotes: size, and every byte up to 16 bytes, else the first and last
-// 8); a 128-bit filter on the tag says "not seen" for almost every name, and names are compared
-// in full only when both the filter and the tags agree. The filter is two words kept in registers:
-// as an array in memory indexed by the tag, each field's load of it waited on the previous
-// field's store (a tenth of the encoder's time). The tag of a name written unchanged is
+// 8); a 256-bit filter on the tag says "not seen" for almost every name, and names are compared
+// in full only when both the filter and the tags agree. The tag of a name written unchanged is
 // taken from the key itself (reading back bytes just stored would stall on store forwarding).
 inline uint64_t content_tag(const unsigned char* c, size_t size) {
   uint64_t head = 0, tail = 0;
@@ -437,7 +435,7 @@ void json_append_message(std::string& out, const Message& message) {
   *p++ = '{';
   Name names[kFilterUpTo];  // the first name_count are set
   size_t name_count = 0;
-  uint64_t filter_lo = 0, filter_hi = 0;
+  uint64_t filter[4] = {0, 0, 0, 0};
   std::optional<std::unordered_set<std::string>> many;  // more than kFilterUpTo fields only
   const bool small = count <= kFilterUpTo;
   bool first = true;
@@ -464,18 +462,17 @@ void json_append_message(std::string& out, const Message& message) {
       const uint64_t tag =
           plain ? content_tag(k_bytes, key.size())
                 : content_tag(reinterpret_cast<const unsigned char*>(name) + 1, name_size - 2);
-      const uint64_t m = uint64_t{1} << ((tag >> 56) & 63);
-      const bool hi = (tag >> 63) != 0;
-      const uint64_t m_lo = hi ? 0 : m, m_hi = hi ? m : 0;  // selects, not branches
-      if (((filter_lo & m_lo) | (filter_hi & m_hi)) != 0) {
+      const unsigned bit = static_cast<unsigned>(tag >> 56);
+      uint64_t& word = filter[bit >> 6];
+      const uint64_t m = uint64_t{1} << (bit & 63);
+      if ((word & m) != 0) {
         for (size_t j = 0; j < name_count && !seen; ++j) {
           seen = names[j].tag == tag && names[j].size == name_size &&
                  std::memcmp(base + names[j].at, name, name_size) == 0;
         }
       }
       if (!seen) {
-        filter_lo |= m_lo;
-        filter_hi |= m_hi;
+        word |= m;
         names[name_count++] = {name_at, name_size, tag};
       }
     } else {

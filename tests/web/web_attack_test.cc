@@ -301,6 +301,33 @@ TEST_F(WebAttack, SlowReaderOfALargeResourceIsNotCutByTheIdleTimeout) {
   EXPECT_GT(took, 0.3) << "not slow enough to test anything";
 }
 
+// linger_timeout counts from the end of the final response, not from its start: a slow reader of
+// a large page asked for with "Connection: close" gets all of it, then the FIN.
+TEST_F(WebAttack, FinalResponseReadSlowlyIsNotCutByTheLingerTimeout) {
+  HttpServerOptions o;
+  o.linger_timeout = 0.3;
+  o.idle_timeout = 5;
+  start(o);
+  const std::string big(4 << 20, 'b');
+  add("/big", big);
+  Client c(addr_, 8192);
+  c.send("GET /big HTTP/1.1\r\nConnection: close\r\n\r\n");
+  std::string rest;
+  ASSERT_TRUE(c.read_until(rest, "\r\n\r\n"));
+  const size_t head = rest.find("\r\n\r\n") + 4;
+  const auto t0 = Clock::now();
+  const auto deadline = deadline_in(10);
+  while (rest.size() - head < big.size() && Clock::now() < deadline) {
+    std::string more = c.read_some(2);
+    if (more.empty()) break;
+    rest += more;
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));  // pacing, not synchronisation
+  }
+  const double took = std::chrono::duration<double>(Clock::now() - t0).count();
+  EXPECT_EQ(rest.size() - head, big.size()) << "cut after " << took << " s (linger_timeout 0.3)";
+  EXPECT_GT(took, 0.3) << "not slow enough to test anything";
+}
+
 // Requests received but held back behind their predecessors' answers (max_pending_response_bytes)
 // are not timed out while the client takes those answers, however long the whole takes; a client
 // that takes nothing for idle_timeout is closed (the next test).

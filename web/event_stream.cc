@@ -48,15 +48,32 @@ void EventPublisher::post(std::string framed, size_t events) {
 
 void EventPublisher::drain() {
   std::deque<Batch> batches;
-  uint64_t dropped = 0;
   {
     std::lock_guard lock(mutex_);
     batches.swap(pending_);
     pending_bytes_ = 0;
     drain_queued_ = false;
-    dropped = dropped_events_;
   }
   if (stream_ == nullptr) return;
+  // One drain goes to every browser in this turn, before any socket can take more than its
+  // buffer: a backlog past a browser's bound would drop every browser, the fast ones too. The
+  // newest half of that bound is published; older batches are dropped and counted as the queue's
+  // own drops are (the newest events matter most to a live overlay).
+  const size_t keep = stream_->options().max_buffered_bytes / 2;
+  size_t bytes = 0;
+  for (const Batch& b : batches) bytes += b.bytes.size();
+  uint64_t trimmed = 0;
+  while (batches.size() > 1 && bytes > keep) {
+    bytes -= batches.front().bytes.size();
+    trimmed += batches.front().events;
+    batches.pop_front();
+  }
+  uint64_t dropped = 0;
+  {
+    std::lock_guard lock(mutex_);
+    dropped_events_ += trimmed;
+    dropped = dropped_events_;
+  }
   stream_->note_dropped_events(dropped);
   for (const Batch& b : batches) stream_->publish_framed(b.bytes, b.events);
 }

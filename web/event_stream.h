@@ -19,7 +19,10 @@
 // hand events over through publisher(): EventPublisher::post() queues a batch under a mutex and
 // wakes the loop once for everything queued until the loop takes it (Loop::call_soon_threadsafe).
 // That queue is bounded too (max_pending_bytes, default 8 MiB): when the loop falls behind, the
-// oldest batches are dropped and counted (dropped_events()), logged at most once a second.
+// oldest batches are dropped and counted (dropped_events()), logged at most once a second. What
+// one drain publishes is bounded too, by half of max_buffered_bytes (the newest batches; the older
+// ones are dropped and counted the same way): a backlog published in one turn would otherwise
+// take every browser, fast ones included, over its bound at once.
 // has_subscribers() lets a worker skip formatting events nobody would see.
 //
 // LIFETIME. Construct and destroy on the loop thread (or while no loop runs); the Loop must

@@ -121,8 +121,8 @@ void HttpConnection::answer(const HttpRequest& r) {
     head.content_length = it->second.body.size();
     head.keep_alive = r.keep_alive;
     head.no_cache = true;
-    send(format_head(head));
-    if (!head_only) send(it->second.body);
+    queue(format_head(head));
+    if (!head_only) queue(it->second.body);
     if (!r.keep_alive && is_open()) {
       VLOG(1) << "http: " << peer_ << ": " << r.method << " " << r.path
               << " without keep-alive; closing after the response";
@@ -144,14 +144,15 @@ void HttpConnection::start_stream(const HttpRequest& r, const std::shared_ptr<Ev
   head.extra.emplace_back("X-Accel-Buffering", "no");  // nginx: do not buffer the stream
   if (r.method == "HEAD") {
     head.keep_alive = false;  // no length: the (empty) body would end at the close
-    send(format_head(head));
+    queue(format_head(head));
     if (is_open()) finish("HEAD of an event stream");
     return;
   }
-  // No Content-Length: the body is the stream, ended by a close. Last-Event-ID is ignored: the
-  // stream has no ids and no replay (docs/WEB.md).
-  head.keep_alive = true;
-  send(format_head(head));
+  // No Content-Length: the body is the stream, ended by a close (so "keep-alive" only echoes
+  // the request; a client that asked to close is told so). Last-Event-ID is ignored: the stream
+  // has no ids and no replay (docs/WEB.md).
+  head.keep_alive = r.keep_alive;
+  queue(format_head(head));
   if (!is_open()) return;
   state_ = State::kStreaming;
   in_.clear();
@@ -167,7 +168,7 @@ void HttpConnection::start_stream(const HttpRequest& r, const std::shared_ptr<Ev
 void HttpConnection::refuse(int status, const std::string& why, bool head_only) {
   LOG(INFO) << "http: " << peer_ << ": " << status << " " << status_reason(status) << " (" << why
             << "); closing";
-  send(error_response(status, head_only));
+  queue(error_response(status, head_only));
   if (is_open()) finish(std::to_string(status) + " sent");
 }
 
@@ -225,7 +226,7 @@ void HttpConnection::arm(Deadline d) {
                          : d == Deadline::kLinger ? o.linger_timeout
                                                   : o.idle_timeout;
   deadline_ = d;
-  if (d == Deadline::kStall) stall_mark_ = unsent();
+  if (d == Deadline::kStall) stall_mark_ = taken();
   // `this` is safe: close() and the destructor cancel the timer, on the thread that runs it.
   timer_ = loop().call_later(seconds, [this, d] {
     timer_ = 0;
@@ -233,6 +234,13 @@ void HttpConnection::arm(Deadline d) {
     on_deadline(d);
   });
 }
+
+void HttpConnection::queue(std::string_view bytes) {
+  queued_ += bytes.size();
+  send(bytes);
+}
+
+uint64_t HttpConnection::taken() const { return queued_ - unsent(); }
 
 size_t HttpConnection::unsent() const {
   // The kernel's send queue counts too: the socket becomes writable again only once a third of
@@ -263,7 +271,7 @@ void HttpConnection::on_deadline(Deadline d) {
                 << " s on a keep-alive connection; closing";
       break;
     case Deadline::kStall:
-      if (unsent() < stall_mark_) {  // the client took bytes since: not stalled, wait on
+      if (taken() > stall_mark_) {  // the client took bytes since: not stalled, wait on
         arm(Deadline::kStall);
         return;
       }

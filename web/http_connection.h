@@ -68,7 +68,7 @@ class HttpConnection : public BufferedDispatcher, public EventSubscriber {
 
   // ---- EventSubscriber ----
   size_t buffered() const override { return pending(); }
-  void write(std::string_view bytes) override { send(bytes); }
+  void write(std::string_view bytes) override { queue(bytes); }
   void drop() override;
   std::string name() const override { return "browser " + peer_; }
 
@@ -91,8 +91,12 @@ class HttpConnection : public BufferedDispatcher, public EventSubscriber {
     kStall,   // the client taking bytes of a response (idle_timeout without any taken)
     kLinger,  // the client's end of stream after the final response (linger_timeout)
   };
-  void update_deadline();  // arms the deadline the connection's state calls for
-  size_t unsent() const;   // response bytes not yet taken by the client (ours + the kernel's)
+  void update_deadline();              // arms the deadline the connection's state calls for
+  void queue(std::string_view bytes);  // send(), counted in queued_
+  size_t unsent() const;  // response bytes not yet taken by the client (ours + the kernel's)
+  // Response bytes the client has taken so far: only grows. (Not unsent(), which answering the
+  // requests held back refills while the client reads.)
+  uint64_t taken() const;
   void arm(Deadline d);
   void disarm();
   void on_deadline(Deadline d);
@@ -108,7 +112,8 @@ class HttpConnection : public BufferedDispatcher, public EventSubscriber {
   std::string close_reason_;             // kClosing: for the log line
   bool output_shut_ = false;
   Deadline deadline_ = Deadline::kNone;  // the one armed (timer_), if any
-  size_t stall_mark_ = 0;                // kStall: unsent() when it was armed
+  uint64_t queued_ = 0;                  // every byte ever queued (queue())
+  uint64_t stall_mark_ = 0;              // kStall: taken() when it was armed
   TimerId timer_ = 0;
   uint64_t requests_ = 0;
 };

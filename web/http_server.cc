@@ -34,8 +34,14 @@ void HttpServer::add_event_stream(std::string path, std::shared_ptr<EventStream>
 
 void HttpServer::handle_accepted(Socket sock, const Address& addr) {
   if (routes_->connections.size() >= routes_->options.max_connections) {
-    // Answered without reading the request: best effort, the socket buffer of a new connection
-    // takes these few bytes at once. Then closed (the Socket's destructor).
+    // Answered at once, without a connection object: the socket buffer of a new connection takes
+    // these few bytes. What the client already sent (its request, usually) is read and discarded
+    // first: closing with unread input would send a reset, which can destroy the 503 before the
+    // client reads it. Best effort still: input arriving after this is not waited for.
+    char discard[4096];
+    for (int i = 0; i < 16; ++i) {
+      if (::recv(sock.fd(), discard, sizeof discard, MSG_DONTWAIT) <= 0) break;
+    }
     const std::string response = error_response(503);
     [[maybe_unused]] const ssize_t n =
         ::send(sock.fd(), response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

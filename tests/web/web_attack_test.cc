@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <random>
@@ -351,6 +352,43 @@ TEST_F(WebAttack, BackloggedPipelineIsNotTimedOutWhileTheClientTakesTheAnswers) 
     EXPECT_EQ(r->status, 200) << "response " << i;
     EXPECT_EQ(r->body.size(), big.size()) << "response " << i;
   }
+}
+
+// A slow steady reader of pipelined answers: each answer leaving lets the next request be answered,
+// so the bytes waiting stay level while the client keeps taking them. That is progress, not a
+// stall: nothing is cut, however long the whole takes past idle_timeout.
+TEST_F(WebAttack, SlowReaderOfPipelinedAnswersIsNotCutWhileTheyMove) {
+  HttpServerOptions o;
+  o.idle_timeout = 0.3;
+  o.max_pending_response_bytes = 64 * 1024;
+  start(o);
+  // Small answers: the server refills its buffer an answer at a time as the client reads, so
+  // what waits stays level (within one answer) for the whole transfer.
+  const std::string body(8 * 1024, 'b');
+  add("/b", body);
+  Client c(addr_, 8192);
+  std::string burst;
+  constexpr int kRequests = 600;  // ~5 MiB: more than the kernel buffers between us hold
+  for (int i = 0; i < kRequests; ++i) burst += "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+  c.send(burst);
+  const auto t0 = Clock::now();
+  const auto deadline = deadline_in(15);
+  std::string got;
+  const size_t want = kRequests * body.size();  // bodies only; heads counted below
+  size_t bodies = 0;
+  while (Clock::now() < deadline) {  // until the idle close that follows the last answer
+    std::string more = c.read_some(2);
+    if (more.empty()) break;
+    got += more;
+    bodies += static_cast<size_t>(std::count(more.begin(), more.end(), 'b'));
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));  // pacing, not synchronisation
+  }
+  const double took = std::chrono::duration<double>(Clock::now() - t0).count();
+  // Every answer whole: its body and its head (which holds a few 'b' of its own).
+  const std::string head = got.substr(0, got.find("\r\n\r\n"));
+  const size_t per_head = static_cast<size_t>(std::count(head.begin(), head.end(), 'b'));
+  EXPECT_EQ(bodies, want + kRequests * per_head) << "cut after " << took << " s (idle_timeout 0.3)";
+  EXPECT_GT(took, 0.3) << "not slow enough to test anything";
 }
 
 // A client that stops reading while its answers wait is closed after idle_timeout without
@@ -711,6 +749,42 @@ TEST(WebAttackStream, TheBoundIsExactToTheByte) {
   EXPECT_EQ(stream.published_events(), 2u);
   b.leave();
   EXPECT_FALSE(stream.publisher()->has_subscribers());
+}
+
+// A backlog the loop drains in one turn is trimmed to the newest half of a browser's bound:
+// published at once, the whole of it would take every browser over its bound (their sockets
+// take nothing within the turn), and drop them all. Trimmed events are counted, never silent.
+TEST(WebAttackStream, ABacklogDrainedInOneTurnDropsOldEventsNotBrowsers) {
+  Loop loop;
+  EventStreamOptions so = bare_options();
+  so.max_buffered_bytes = 10000;
+  so.max_pending_bytes = 1 << 20;
+  EventStream stream(loop, so);
+  FakeSubscriber slow("slow"), fast("fast");
+  slow.join(stream);  // keeps everything written this turn, like a socket buffer already full
+  fast.join(stream);
+  fast.keeps = false;
+  auto publisher = stream.publisher();
+  constexpr int kPosted = 100;
+  for (int i = 0; i < kPosted; ++i) {  // ~100 KB, ten times the bound, before the loop runs
+    std::string framed;
+    append_event(framed, "event " + std::to_string(i) + " " + std::string(980, '.'));
+    publisher->post(std::move(framed), 1);
+  }
+  const auto deadline = deadline_in(5);
+  while (stream.published_events() + stream.dropped_events() < kPosted && Clock::now() < deadline) {
+    loop.poll(0.01);  // runs the drain the first post() queued
+  }
+  ASSERT_EQ(stream.published_events() + stream.dropped_events(), uint64_t{kPosted});
+  EXPECT_EQ(slow.drops, 0) << "the backlog dropped a browser";
+  EXPECT_EQ(fast.drops, 0);
+  EXPECT_LE(slow.got.size(), so.max_buffered_bytes / 2);
+  EXPECT_GT(stream.published_events(), 0u);
+  EXPECT_GT(stream.dropped_events(), 0u);
+  EXPECT_NE(fast.got.find("event 99 "), std::string::npos) << "the newest events are published";
+  EXPECT_EQ(fast.got.find("event 0 "), std::string::npos) << "the oldest are the ones dropped";
+  slow.leave();
+  fast.leave();
 }
 
 TEST(WebAttackStream, KeepAliveCommentsNeverTakeAStuckBrowserOverItsBound) {

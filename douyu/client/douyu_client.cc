@@ -306,8 +306,9 @@ void DouyuClient::handle_read() {
     const bool decode_here = worker_.pending() > worker_.high_water() / 8;
     size_t split = 0;
     const bool ok = decoder_.split(batch_.received_bytes(), split, [&](const FrameView& frame) {
-      batch_.add_received(frame.body, decode_here);
+      // Peeked first: decoding here unescapes the body in place.
       const auto type = Message::peek_type(frame.body);
+      batch_.add_received(frame.body, decode_here);
       if (!type || *type == LoginResponse::kType || *type == ServerError::kType) {
         Message m;
         if (batch_.scanned()) {
@@ -392,7 +393,7 @@ void DouyuClient::handle_close() {
                                 : std::string("connection broken: ") + std::strerror(err);
   if (!batch_.received_bytes().empty()) {
     reason += " in the middle of a frame (" + std::to_string(batch_.received_bytes().size()) +
-              " bytes kept)";
+              " bytes of it dropped)";
   }
   connection_lost(reason);
 }

@@ -8,7 +8,7 @@
 // Message (lend()) and delivers it. A batch costs five allocations however many frames it holds,
 // and none once recycled: the worker hands drained batches back, cleared, capacity kept. Queued
 // memory is the wire's size plus 20 bytes per decoded field (see memory_bytes()). Which thread
-// decodes is decided per read (add() or add_unscanned(), see DouyuClient::handle_read()).
+// decodes is decided per read (add_received(body, decode_now), see DouyuClient::handle_read()).
 #pragma once
 
 #include <algorithm>

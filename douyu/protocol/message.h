@@ -60,8 +60,9 @@ class Message {
     body_.assign(body);
     decode();
   }
-  // The same, for a body already scanned: `fields` are stt_scan_fields(body)'s output (as a
-  // FrameBatch holds them); only the copy, the unescaping and the type remain to do.
+  // The same, for a body already scanned: `fields` are stt_scan_fields(body)'s output, or
+  // stt_decode_fields_in_place()'s (escape flags cleared: nothing left to unescape); only the
+  // copy, the unescaping and the type remain to do.
   void assign(std::string_view body, std::span<const RawField> fields) {
     body_.assign(body);
     slots_.assign(fields.begin(), fields.end());

@@ -73,7 +73,8 @@ using RawFieldBuffer = PodBuffer<RawField>;
 void stt_scan_fields(std::string_view text, RawFieldBuffer& out);
 // The same scan, and every escaped key and value unescaped in place in `text` as its field ends:
 // the fields appended to `out` hold the unescaped sizes, their escape flags cleared. The read
-// path's one pass over a body it owns (FrameBatch); Message::borrow() then has nothing to undo.
+// path's one pass over a body it owns (FrameBatch); Message::borrow_decoded() then has nothing to
+// undo.
 void stt_decode_fields_in_place(char* text, size_t size, RawFieldBuffer& out);
 
 // Scans list text `item/item/...` and APPENDS its items (as values, key empty) to `out`. Empty

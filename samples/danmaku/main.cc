@@ -10,8 +10,9 @@
 // With --redis every room message also goes to a RedisStreamSink on the same loop; at the end,
 // once every room has logged out, the sink is flushed (--redis-flush-timeout) before exiting.
 // With --web an HTTP server on the same loop (web_overlay.h, docs/WEB.md) serves the browser
-// overlay and streams the messages stdout gets to it; it starts before the rooms connect and
-// closes once they have all stopped.
+// overlay and streams to it the messages --types lets through (what stdout prints, whatever
+// --output says); it starts before the rooms connect and closes once they have all stopped; the
+// last messages still on their way to the browsers then may not reach them (a live overlay).
 //
 // stdout carries messages only; logs and the final summary go to stderr. stdout (output.h) is
 // written whole lines at a time, at once whenever a room's worker has caught up; a stuck, closed
@@ -397,7 +398,7 @@ class App {
     if (options_.max_messages > 0 && n > options_.max_messages) return;  // stopping already
     if (options_.decode == danmaku::Decode::kTyped) typed_.dispatch(m);
     printer_.print(room, m);
-    if (web_) web_->add(m);  // the browsers get what stdout gets
+    if (web_) web_->add(m);  // the browsers get what passes --types (stdout's lines, or all)
     // The server's keep-alive traffic is not room activity: it stays out of the streams.
     if (sink_ && type != "pingreq" && type != "keeplive") sink_->add(room, m);
     if (options_.max_messages > 0 && n == options_.max_messages) {

@@ -39,8 +39,9 @@ WebOverlay::WebOverlay(asyncore::Loop& loop, const std::string& host, uint16_t p
 WebOverlay::~WebOverlay() { close(); }
 
 void WebOverlay::close() {
-  // The server holds the only reference to the stream: both go, the browsers' connections and
-  // the stream's keep-alive timer with them (the loop can end).
+  // The server (and, until the end of this turn, connections it closes) hold the references to
+  // the stream: the browsers' connections go now, the stream and its keep-alive timer with the
+  // last of them (the loop can end).
   server_.reset();
 }
 

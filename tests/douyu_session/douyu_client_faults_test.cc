@@ -218,7 +218,7 @@ TEST(DouyuClientFaults, ServerClosesMidFrame) {
   EXPECT_EQ(server.state->loginreqs, 2);
   EXPECT_TRUE(
       log.contains("connection lost: server closed the connection in the middle of a frame "
-                   "(20 bytes kept)"));
+                   "(20 bytes of it dropped)"));
   stop_and_check_clean(loop, client, server, fds_before);
 }
 

@@ -4,6 +4,11 @@
 //   → Message(std::string(body)) per frame, batched, with the loop-side session checks (loginres,
 //   error code) → moved into a queue as MessageWorker does → DouyuHandler::dispatch (every typed
 //   view, every field touched) → what douyu_danmaku prints: format_jsonl and format_text.
+// The same stream also goes through the path DouyuClient takes today for a busy room: bytes
+// received straight into a FrameBatch (in place, or copied from elsewhere: fuzzer-chosen),
+// FrameDecoder::split() over them, each frame added as a view (decoded now or by the "worker":
+// fuzzer-chosen), the partial frame carried over with take_tail(), the batch lent message by
+// message; its messages must be those of the first path, byte for byte.
 // Properties: never crashes (ASan/UBSan); the messages are the same whatever the split; after a
 // decoder error nothing more is delivered; every JSON line is valid JSON in valid UTF-8 with one
 // member per distinct key (a repeated key keeps its first value); text lines end with '\n' and
@@ -11,8 +16,10 @@
 //
 // Input: byte 0 = how the stream is split (0: one piece; else xorshift-chosen piece sizes up to
 // 4 × byte 0), the rest is the byte stream the server sends.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <set>
 #include <string>
@@ -20,6 +27,7 @@
 #include <vector>
 
 #include "douyu/client/handler.h"
+#include "douyu/protocol/frame_batch.h"
 #include "douyu/protocol/frame_decoder.h"
 #include "douyu/protocol/message.h"
 #include "douyu/protocol/stt_value.h"
@@ -159,12 +167,70 @@ Outcome run(std::string_view stream, uint8_t split) {
   return out;
 }
 
+// The zero-copy path, as DouyuClient::handle_read() and MessageWorker::deliver_taken() run it.
+// Only the messages (as JSON lines) and the outcome are compared with run()'s.
+Outcome run_in_place(std::string_view stream, uint8_t split) {
+  FrameDecoder decoder(FrameDecoderOptions{kDefaultMaxLength, kServerToClient, true});
+  FrameBatch batch;
+  std::string tail;
+  Outcome out;
+  uint32_t x = split | 0x85ebca6bu;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
+  };
+  size_t at = 0;
+  while (at < stream.size()) {
+    size_t piece = stream.size() - at;
+    if (split != 0) piece = std::min(piece, static_cast<size_t>(1 + next() % (4u * split)));
+    const uint32_t choice = next();
+    if ((choice & 1) != 0) {  // received in place
+      char* space = batch.receive_space(piece);
+      std::memcpy(space, stream.data() + at, piece);
+      batch.received(piece);
+    } else {  // read elsewhere, copied in
+      batch.received(stream.substr(at, piece));
+    }
+    const bool decode_now = (choice & 2) != 0;
+    size_t consumed = 0;
+    const bool ok = decoder.split(batch.received_bytes(), consumed, [&](const FrameView& frame) {
+      FUZZ_CHECK(out.ok);
+      const auto type = Message::peek_type(frame.body);  // before the body is decoded in place
+      batch.add_received(frame.body, decode_now);
+      (void)type;
+    });
+    if (!batch.empty()) {
+      batch.take_tail(consumed, tail);
+      FUZZ_CHECK(tail.size() <= kDefaultMaxLength + 4);  // at most one frame still arriving
+      batch.scan();  // the worker's share, when the reader left it
+      Message m;
+      for (size_t j = 0; j < batch.size(); ++j) {
+        batch.lend(j, m);
+        out.jsonl.push_back(danmaku::format_jsonl(m));
+      }
+      batch.recycle((choice & 4) != 0 ? 0 : 256 * 1024);  // handed back to the reader, or freed
+      if (!tail.empty()) batch.received(tail);
+    }
+    if (!ok) {
+      out.ok = false;
+      break;
+    }
+    at += piece;
+  }
+  return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const std::string_view stream(reinterpret_cast<const char*>(data) + 1, size - 1);
   const Outcome split = run(stream, data[0]);
+  const Outcome in_place = run_in_place(stream, data[0]);
+  FUZZ_CHECK(in_place.ok == split.ok);
+  FUZZ_CHECK(in_place.jsonl == split.jsonl);
   if (data[0] != 0) {
     const Outcome whole = run(stream, 0);
     FUZZ_CHECK(whole.ok == split.ok);

@@ -267,12 +267,20 @@ void HttpConnection::on_deadline(Deadline d) {
       return;
     }
     case Deadline::kIdle:
+      if (unsent() > 0) {  // the last answer is still in the kernel's queue: not idle yet
+        arm(Deadline::kStall);
+        return;
+      }
       LOG(INFO) << "http: " << peer_ << ": idle for " << o.idle_timeout
                 << " s on a keep-alive connection; closing";
       break;
     case Deadline::kStall:
       if (taken() > stall_mark_) {  // the client took bytes since: not stalled, wait on
         arm(Deadline::kStall);
+        return;
+      }
+      if (unsent() == 0) {  // it took the last of them: the state's own deadline from now
+        update_deadline();
         return;
       }
       LOG(INFO) << "http: " << peer_ << ": took no byte of its response for " << o.idle_timeout

@@ -273,14 +273,14 @@ TEST_F(WebAttack, PipelineFloodIsBoundedAndEveryRequestAnsweredInOrder) {
   EXPECT_EQ(answered, requests);
 }
 
-// A slow but steady reader (an 8 KiB receive buffer emptied every 3 ms: about 2.7 MB/s) asks for
-// `request` (a `size`-byte body) and reads until the body is whole, the stream ends or 10 s pass.
+// A slow but steady reader (`c` with an 8 KiB receive buffer, emptied every 3 ms: about 2.7 MB/s)
+// asks for `request` (a `size`-byte body) and reads until the body is whole, the stream ends or
+// 10 s pass.
 struct SlowRead {
   size_t body = 0;     // body bytes received
   double seconds = 0;  // from the end of the head to the last byte
 };
-SlowRead read_slowly(const Address& addr, const std::string& request, size_t size) {
-  Client c(addr, 8192);
+SlowRead read_slowly(Client& c, const std::string& request, size_t size) {
   c.send(request);
   std::string rest;
   if (!c.read_until(rest, "\r\n\r\n")) return {};
@@ -304,7 +304,8 @@ TEST_F(WebAttack, SlowReaderOfALargeResourceIsNotCutByTheIdleTimeout) {
   o.idle_timeout = 0.3;
   start(o);
   add("/big", std::string(4 << 20, 'b'));
-  const SlowRead r = read_slowly(addr_, "GET /big HTTP/1.1\r\n\r\n", 4 << 20);
+  Client c(addr_, 8192);
+  const SlowRead r = read_slowly(c, "GET /big HTTP/1.1\r\n\r\n", 4 << 20);
   EXPECT_EQ(r.body, size_t{4 << 20}) << "cut after " << r.seconds << " s (idle_timeout 0.3)";
   EXPECT_GT(r.seconds, 0.3) << "not slow enough to test anything";
 }
@@ -317,9 +318,29 @@ TEST_F(WebAttack, FinalResponseReadSlowlyIsNotCutByTheLingerTimeout) {
   o.idle_timeout = 5;
   start(o);
   add("/big", std::string(4 << 20, 'b'));
-  const SlowRead r = read_slowly(addr_, "GET /big HTTP/1.1\r\nConnection: close\r\n\r\n", 4 << 20);
+  Client c(addr_, 8192);
+  const SlowRead r = read_slowly(c, "GET /big HTTP/1.1\r\nConnection: close\r\n\r\n", 4 << 20);
   EXPECT_EQ(r.body, size_t{4 << 20}) << "cut after " << r.seconds << " s (linger_timeout 0.3)";
   EXPECT_GT(r.seconds, 0.3) << "not slow enough to test anything";
+}
+
+// An answer the kernel has taken whole is not yet taken by the client: a keep-alive connection is
+// idle only once its last answer has left the kernel too. A slow reader of a 2 MiB page (all of it
+// in the socket buffers at once) then asks for more on the same connection, and is answered.
+TEST_F(WebAttack, ConnectionIsNotIdleWhileItsLastAnswerIsStillInTheKernel) {
+  HttpServerOptions o;
+  o.idle_timeout = 0.3;
+  start(o);
+  add("/big", std::string(2 << 20, 'b'));
+  Client c(addr_, 8192);
+  const SlowRead r = read_slowly(c, "GET /big HTTP/1.1\r\n\r\n", 2 << 20);
+  ASSERT_EQ(r.body, size_t{2 << 20});
+  EXPECT_GT(r.seconds, 0.3) << "not slow enough to test anything";
+  c.send(kGetPage);
+  std::string rest;
+  auto next = read_response(c, rest);
+  ASSERT_TRUE(next) << "the connection was closed while the first answer was still leaving";
+  EXPECT_EQ(next->status, 200);
 }
 
 // A slow steady reader of pipelined answers: each answer leaving lets the next request be answered,

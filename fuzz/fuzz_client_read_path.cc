@@ -65,7 +65,7 @@ struct TouchingHandler : DouyuHandler {
     // Nested values are decoded on demand: ask for them, as a rank-list consumer does; the count
     // made without decoding must agree.
     const auto entries = r.entries();
-    if (r.entry_count() != entries.size()) __builtin_trap();
+    FUZZ_CHECK(r.entry_count() == entries.size());
     for (const auto& item : entries) {
       for (const auto& [k, v] : item) {
         touch(k);
@@ -89,6 +89,24 @@ struct TouchingHandler : DouyuHandler {
   }
 };
 
+// How a run cuts the stream into reads: byte 0 of the input (0: one piece; else xorshift-chosen
+// piece sizes up to 4 × byte 0), from a seed of its own per path. next() also gives the
+// in-place path its other choices.
+struct Reads {
+  Reads(uint8_t split, uint32_t seed) : split(split), x(split | seed) {}
+  uint32_t next() {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
+  }
+  size_t piece(size_t left) {
+    return split == 0 ? left : std::min(left, static_cast<size_t>(1 + next() % (4u * split)));
+  }
+  uint8_t split;
+  uint32_t x;
+};
+
 struct Outcome {
   std::vector<std::string> jsonl;  // one per delivered message, in order
   bool ok = true;
@@ -102,16 +120,10 @@ Outcome run(std::string_view stream, uint8_t split) {
   Outcome out;
   bool logged_in = false;
   int64_t error_code = 0;
-  uint32_t x = split | 0x9e3779b9u;
+  Reads reads(split, 0x9e3779b9u);
   size_t at = 0;
   while (at < stream.size()) {
-    size_t piece = stream.size() - at;
-    if (split != 0) {
-      x ^= x << 13;
-      x ^= x >> 17;
-      x ^= x << 5;
-      piece = std::min(piece, static_cast<size_t>(1 + x % (4u * split)));
-    }
+    const size_t piece = reads.piece(stream.size() - at);
     const bool ok = decoder.feed(stream.substr(at, piece), [&](const FrameView& frame) {
       FUZZ_CHECK(out.ok);  // nothing after an error
       batch.emplace_back(std::string(frame.body));
@@ -174,18 +186,11 @@ Outcome run_in_place(std::string_view stream, uint8_t split) {
   FrameBatch batch;
   std::string tail;
   Outcome out;
-  uint32_t x = split | 0x85ebca6bu;
-  auto next = [&] {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return x;
-  };
+  Reads reads(split, 0x85ebca6bu);
   size_t at = 0;
   while (at < stream.size()) {
-    size_t piece = stream.size() - at;
-    if (split != 0) piece = std::min(piece, static_cast<size_t>(1 + next() % (4u * split)));
-    const uint32_t choice = next();
+    const size_t piece = reads.piece(stream.size() - at);
+    const uint32_t choice = reads.next();
     if ((choice & 1) != 0) {  // received in place
       char* space = batch.receive_space(piece);
       std::memcpy(space, stream.data() + at, piece);

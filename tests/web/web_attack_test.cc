@@ -40,8 +40,42 @@ void set_nonblocking(int fd, bool on) {
   ::fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
 }
 
+// A slow but steady reader (`c` with an 8 KiB receive buffer, emptied every 3 ms: about 2.7 MB/s)
+// asks for `request` (a `size`-byte body) and reads until the body is whole, the stream ends or
+// 10 s pass.
+struct SlowRead {
+  size_t body = 0;     // body bytes received
+  double seconds = 0;  // from the end of the head to the last byte
+};
+SlowRead read_slowly(Client& c, const std::string& request, size_t size) {
+  c.send(request);
+  std::string rest;
+  if (!c.read_until(rest, "\r\n\r\n")) return {};
+  const size_t head = rest.find("\r\n\r\n") + 4;
+  const auto t0 = Clock::now();
+  const auto deadline = deadline_in(10);
+  while (rest.size() - head < size && Clock::now() < deadline) {
+    std::string more = c.read_some(2);
+    if (more.empty()) break;
+    rest += more;
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));  // pacing, not synchronisation
+  }
+  return {rest.size() - head, std::chrono::duration<double>(Clock::now() - t0).count()};
+}
+
 class WebAttack : public WebServerFixture {
  protected:
+  // Serves a 4 MiB /big with `o` and reads it slowly with `request`: the body must arrive whole,
+  // over longer than `deadline` seconds (the deadline under test, named `what`).
+  void expect_read_whole_slowly(const HttpServerOptions& o, const std::string& request,
+                                double deadline, const char* what) {
+    start(o);
+    add("/big", std::string(4 << 20, 'b'));
+    Client c(addr_, 8192);
+    const SlowRead r = read_slowly(c, request, 4 << 20);
+    EXPECT_EQ(r.body, size_t{4 << 20}) << "cut after " << r.seconds << " s (" << what << ")";
+    EXPECT_GT(r.seconds, deadline) << "not slow enough to test anything";
+  }
   std::unique_ptr<Client> subscribe(int rcvbuf = 0) {
     auto c = std::make_unique<Client>(addr_, rcvbuf);
     c->send(kGetEvents);
@@ -273,41 +307,13 @@ TEST_F(WebAttack, PipelineFloodIsBoundedAndEveryRequestAnsweredInOrder) {
   EXPECT_EQ(answered, requests);
 }
 
-// A slow but steady reader (`c` with an 8 KiB receive buffer, emptied every 3 ms: about 2.7 MB/s)
-// asks for `request` (a `size`-byte body) and reads until the body is whole, the stream ends or
-// 10 s pass.
-struct SlowRead {
-  size_t body = 0;     // body bytes received
-  double seconds = 0;  // from the end of the head to the last byte
-};
-SlowRead read_slowly(Client& c, const std::string& request, size_t size) {
-  c.send(request);
-  std::string rest;
-  if (!c.read_until(rest, "\r\n\r\n")) return {};
-  const size_t head = rest.find("\r\n\r\n") + 4;
-  const auto t0 = Clock::now();
-  const auto deadline = deadline_in(10);
-  while (rest.size() - head < size && Clock::now() < deadline) {
-    std::string more = c.read_some(2);
-    if (more.empty()) break;
-    rest += more;
-    std::this_thread::sleep_for(std::chrono::milliseconds(3));  // pacing, not synchronisation
-  }
-  return {rest.size() - head, std::chrono::duration<double>(Clock::now() - t0).count()};
-}
-
 // The idle deadline is for a connection waiting for its next request: a slow but steady reader
 // of a large response is not cut by it (it was, once: the timer started when the answer was
 // queued and its expiry closed with the rest unsent).
 TEST_F(WebAttack, SlowReaderOfALargeResourceIsNotCutByTheIdleTimeout) {
   HttpServerOptions o;
   o.idle_timeout = 0.3;
-  start(o);
-  add("/big", std::string(4 << 20, 'b'));
-  Client c(addr_, 8192);
-  const SlowRead r = read_slowly(c, "GET /big HTTP/1.1\r\n\r\n", 4 << 20);
-  EXPECT_EQ(r.body, size_t{4 << 20}) << "cut after " << r.seconds << " s (idle_timeout 0.3)";
-  EXPECT_GT(r.seconds, 0.3) << "not slow enough to test anything";
+  expect_read_whole_slowly(o, "GET /big HTTP/1.1\r\n\r\n", 0.3, "idle_timeout 0.3");
 }
 
 // linger_timeout counts from the end of the final response, not from its start: a slow reader of
@@ -316,12 +322,8 @@ TEST_F(WebAttack, FinalResponseReadSlowlyIsNotCutByTheLingerTimeout) {
   HttpServerOptions o;
   o.linger_timeout = 0.3;
   o.idle_timeout = 5;
-  start(o);
-  add("/big", std::string(4 << 20, 'b'));
-  Client c(addr_, 8192);
-  const SlowRead r = read_slowly(c, "GET /big HTTP/1.1\r\nConnection: close\r\n\r\n", 4 << 20);
-  EXPECT_EQ(r.body, size_t{4 << 20}) << "cut after " << r.seconds << " s (linger_timeout 0.3)";
-  EXPECT_GT(r.seconds, 0.3) << "not slow enough to test anything";
+  expect_read_whole_slowly(o, "GET /big HTTP/1.1\r\nConnection: close\r\n\r\n", 0.3,
+                           "linger_timeout 0.3");
 }
 
 // An answer the kernel has taken whole is not yet taken by the client: a keep-alive connection is

@@ -412,9 +412,9 @@ void json_append_message(std::string& out, const Message& message) {
   // more: a hash set.
   constexpr size_t kFilterUpTo = 64;
   const size_t count = message.size();
-  // Each field is key@=value/ in the text and ,"key":"value" here: 3 bytes more (escapes grow
-  // the buffer as they come). Not a walk over the fields: that first touch of every field cost
-  // as much as the encoding of the short ones.
+  // Each field is key@=value/ in the text and ,"key":"value" here: 3 bytes more (escapes and
+  // bare items, value/ becoming ,"":"value", grow the buffer as they come). Not a walk over the
+  // fields: that first touch of every field cost as much as the encoding of the short ones.
   Buffer b(out, message.text_size() + 3 * count + 2);
   char* p = b.begin();
   char* base = b.data();

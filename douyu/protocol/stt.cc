@@ -81,6 +81,7 @@ namespace {
 // an array of RawField would zero all of its slots on every call.
 class VectorOut {
  public:
+  static constexpr bool kUnescapesValues = false;
   static constexpr size_t kBlock = 64;  // a 64-byte step emits at most 64 fields
   explicit VectorOut(std::vector<RawField>& out) : out_(out) {}
   ASYNCORE_INLINE void room(size_t k) {
@@ -106,15 +107,41 @@ class VectorOut {
 
 // Into a RawFieldBuffer: straight to the fields' final place. Its room is checked per field, not
 // per step, so that a buffer reserved to the exact count (FrameBatch, for a large body) never
-// doubles for room it will not use. kUnescape: each escaped key and value is unescaped in place
-// as soon as its field ends (its bytes are still in cache, and no second pass over the fields is
-// needed); the text after the field, which the scanner has yet to read, is not touched.
+// doubles for room it will not use. kUnescape: keys and values are unescaped in place while the
+// scanner goes (their bytes are still in cache, and no second pass over the fields is needed);
+// the text after the current byte, which the scanner has yet to read, is never touched.
+//   A value's escapes are undone as the scanner meets each of its '@' (value_at()): the run
+// since the previous escape moves left by the bytes removed so far, and the escape becomes its
+// byte. The scanner finds every '@' anyway, so the value is not read a second time byte by byte
+// (that loop was 12 % of the client's profile: every chatmsg's avatar path holds two "@S").
+// Keys (rarely escaped) and bare items are unescaped whole when their field ends.
 template <bool kUnescape>
 class BufferOut {
  public:
+  static constexpr bool kUnescapesValues = kUnescape;
   BufferOut(RawFieldBuffer& out, char* text)
       : out_(out), text_(text), next_(out.data() + out.size()), end_(out.data() + out.capacity()) {}
   ASYNCORE_INLINE void room(size_t /*k*/) {}
+  // A '@' at `i` inside the value of the current field (after its "@="); `n`: the text's size.
+  // "@A" and "@S" become '@' and '/'; any other '@' stays as it is (tolerated, as
+  // stt_unescape_in_place does). Writes only before `i + 2`, which the scanner has passed.
+  ASYNCORE_INLINE void value_at(size_t i, size_t n) {
+    if (i + 1 >= n || (text_[i + 1] != 'A' && text_[i + 1] != 'S')) return;
+    const char byte = text_[i + 1] == 'A' ? '@' : '/';
+    if (removed_ != 0) std::memmove(text_ + run_ - removed_, text_ + run_, i - run_);
+    text_[i - removed_] = byte;
+    run_ = i + 2;
+    ++removed_;
+  }
+  // The current field's value ends at `end`: moves its last run into place; returns how many
+  // bytes its escapes removed (0 when it had none).
+  ASYNCORE_INLINE size_t value_end(size_t end) {
+    if (removed_ == 0) return 0;
+    std::memmove(text_ + run_ - removed_, text_ + run_, end - run_);
+    const size_t removed = removed_;
+    removed_ = 0;
+    return removed;
+  }
   ASYNCORE_INLINE void emit(size_t key_begin, size_t key_size, size_t value_begin,
                             size_t value_size, uint8_t flags) {
     if (next_ == end_) grow();
@@ -143,6 +170,8 @@ class BufferOut {
   char* const text_;
   RawField* next_;
   RawField* end_;
+  size_t run_ = 0;      // value_at(): where the bytes not yet moved left begin
+  size_t removed_ = 0;  // value_at(): bytes the current value's escapes removed so far
 };
 
 // The scanner: one pass over `text`, visiting only the bytes that matter ('/' and '@'), 64 at a
@@ -158,7 +187,9 @@ void scan(std::string_view text, Out& out) {
   auto end_item = [&](size_t end) ASYNCORE_INLINE {
     if (kList || end > item_start) {
       if (!kList && sep != SIZE_MAX) {
-        out.emit(item_start, sep - item_start, sep + 2, end - sep - 2,
+        size_t value_size = end - sep - 2;
+        if constexpr (Out::kUnescapesValues) value_size -= out.value_end(end);
+        out.emit(item_start, sep - item_start, sep + 2, value_size,
                  static_cast<uint8_t>(flags | RawField::kHasSeparator));
       } else {
         // Bare item (or list item): everything is the value; every '@' seen counts for it.
@@ -176,7 +207,11 @@ void scan(std::string_view text, Out& out) {
     } else if (kList) {
       flags = RawField::kValueEscaped;
     } else if (sep != SIZE_MAX) {
-      flags |= RawField::kValueEscaped;
+      if constexpr (Out::kUnescapesValues) {
+        out.value_at(i, n);  // undone now: the field comes out unescaped, no flag
+      } else {
+        flags |= RawField::kValueEscaped;
+      }
     } else if (i + 1 < n && p[i + 1] == '=') {
       sep = i;
     } else {

@@ -6,7 +6,7 @@
 // and values that contain '@': the Message keeps offsets into its body, so a value that needs no
 // unescaping costs no allocation and no copy. It owns its body (one std::string + one vector of
 // offsets), except on the receive path, where the worker lends it a FrameBatch's memory
-// (borrow()): a copy of it always owns.
+// (borrow_decoded()): a copy of it always owns.
 //
 // Views returned (string_view) point into the Message's body: valid while it lives and is not
 // moved or reassigned (and, borrowed, while the lent memory is unchanged). Values are unescaped
@@ -39,7 +39,7 @@ class Message {
   // Decodes `body` (STT text, without the frame's NUL). Never fails: odd input yields what is
   // there (see stt_scan_fields).
   explicit Message(std::string body) : body_(std::move(body)) { decode(); }
-  // A copy always owns its storage, also of a borrowing Message (see borrow()).
+  // A copy always owns its storage, also of a borrowing Message (see borrow_decoded()).
   Message(const Message& other) { copy_from(other); }
   Message& operator=(const Message& other) {
     if (this != &other) copy_from(other);
@@ -69,20 +69,11 @@ class Message {
     own();
     type_index_ = unescape_fields(body_.data(), slots_.data(), slots_.size());
   }
-  // The receive path's zero-copy form: decodes a scanned body IN PLACE in memory this Message
-  // does not own (the worker's FrameBatch), unescaping `body` and updating `fields` there. The
-  // Message is then valid while that memory is unchanged (the worker delivers it before touching
-  // the batch again); copying it makes an owning Message.
-  void borrow(char* body, size_t size, std::span<RawField> fields) {
-    type_index_ = unescape_fields(body, fields.data(), fields.size());
-    data_ = body;
-    size_ = size;
-    fields_ = fields.data();
-    count_ = fields.size();
-  }
-
-  // The same for a body already decoded in place (stt_decode_fields_in_place: unescaped, escape
-  // flags cleared), as a FrameBatch lends it: nothing is left to do but find the type.
+  // The receive path's zero-copy form: points this Message at a body decoded IN PLACE in memory
+  // it does not own (stt_decode_fields_in_place: unescaped, escape flags cleared), as the
+  // worker's FrameBatch lends it; nothing is left to do but find the type. The Message is then
+  // valid while that memory is unchanged (the worker delivers it before touching the batch
+  // again); copying it makes an owning Message.
   void borrow_decoded(const char* body, size_t size, std::span<const RawField> fields) {
     data_ = body;
     size_ = size;
@@ -171,7 +162,7 @@ class Message {
   std::string body_;  // the body, with escaped keys/values unescaped in place
   // The scanner's offsets, sizes updated after unescaping (escape flags cleared).
   std::vector<RawField> slots_;
-  // What the accessors read: body_ and slots_ (own()), or borrowed memory (borrow()).
+  // What the accessors read: body_ and slots_ (own()), or borrowed memory (borrow_decoded()).
   const char* data_ = nullptr;
   size_t size_ = 0;
   const RawField* fields_ = nullptr;

@@ -32,10 +32,6 @@ std::string stt_unescape(std::string_view text);
 void stt_append_unescaped(std::string& out, std::string_view text);
 // Unescapes [data, data + size) over itself (the result is never longer); returns the new size.
 size_t stt_unescape_in_place(char* data, size_t size);
-// True when `text` holds a '@', i.e. unescaping could change it.
-inline bool stt_needs_unescape(std::string_view text) {
-  return text.find('@') != std::string_view::npos;
-}
 
 // One item of STT text as offsets into that text (not pointers: a text owned by a std::string can
 // move without invalidating them). Texts above 4 GiB are not supported (frames are <= 1 MiB).

@@ -135,14 +135,14 @@ TEST(Message, AssignReusesTheMessageForAnotherBody) {
   EXPECT_FALSE(m.has("x"));
 }
 
-// borrow(): decoded in place in memory the Message does not own; a copy owns its storage and
-// outlives that memory; a move keeps the borrow; assign() makes it own again.
-TEST(Message, BorrowDecodesInPlaceAndCopiesOwn) {
+// borrow_decoded(): a body decoded in place in memory the Message does not own; a copy owns its
+// storage and outlives that memory; a move keeps the borrow; assign() makes it own again.
+TEST(Message, BorrowsABodyDecodedInPlaceAndCopiesOwn) {
   std::string wire = "type@=chatmsg/ic@=avatar@Sa.jpg/txt@=hi/";
-  std::vector<RawField> fields;
-  stt_scan_fields(wire, fields);
+  RawFieldBuffer fields;
+  stt_decode_fields_in_place(wire.data(), wire.size(), fields);
   Message m;
-  m.borrow(wire.data(), wire.size(), fields);
+  m.borrow_decoded(wire.data(), wire.size(), {fields.data(), fields.size()});
   EXPECT_EQ(m.type(), "chatmsg");
   EXPECT_EQ(m.get_or("ic"), "avatar/a.jpg");
   EXPECT_EQ(m.get_or("ic").data(), wire.data() + 18);  // a view of the lent memory

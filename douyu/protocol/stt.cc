@@ -32,6 +32,7 @@ std::string stt_escape(std::string_view text) {
 }
 
 void stt_append_unescaped(std::string& out, std::string_view text) {
+  if (text.empty()) return;  // maybe a default view: memcpy from nullptr is undefined, even of 0
   const size_t at = out.size();
   out.resize(at + text.size());
   std::memcpy(out.data() + at, text.data(), text.size());

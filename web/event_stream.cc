@@ -93,11 +93,19 @@ EventStream::EventStream(Loop& loop, EventStreamOptions options)
 }
 
 EventStream::~EventStream() {
+  uint64_t dropped = 0;
   {
     std::lock_guard lock(publisher_->mutex_);
     publisher_->closed_ = true;
+    // What is still queued reaches no browser now: counted with the other drops.
+    for (const EventPublisher::Batch& b : publisher_->pending_) {
+      publisher_->dropped_events_ += b.events;
+    }
     publisher_->pending_.clear();
+    dropped = publisher_->dropped_events_;
   }
+  // The drops since the last once-a-second WARNING are reported, not left unsaid.
+  note_dropped_events(dropped, /*now_or_never=*/true);
   publisher_->stream_ = nullptr;
   if (keep_alive_timer_ != 0) loop_.cancel(keep_alive_timer_);
   close_all();
@@ -175,10 +183,10 @@ uint64_t EventStream::dropped_events() const {
   return publisher_->dropped_events_;
 }
 
-void EventStream::note_dropped_events(uint64_t total) {
+void EventStream::note_dropped_events(uint64_t total, bool now_or_never) {
   if (total == dropped_events_logged_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (now - last_drop_log_ < std::chrono::seconds(1)) return;
+  if (!now_or_never && now - last_drop_log_ < std::chrono::seconds(1)) return;
   LOG(WARNING) << "event stream: the loop is behind the threads posting events: "
                << total - dropped_events_logged_ << " event(s) dropped (" << total
                << " in all), the oldest first";

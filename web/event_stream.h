@@ -141,7 +141,8 @@ class EventStream {
   friend class EventPublisher;
   void write_all(std::string_view bytes);
   void compact();
-  void note_dropped_events(uint64_t total);  // loop thread: the once-a-second WARNING
+  // Loop thread: the once-a-second WARNING (now_or_never: the last one, from the destructor).
+  void note_dropped_events(uint64_t total, bool now_or_never = false);
 
   Loop& loop_;
   const EventStreamOptions options_;

@@ -344,6 +344,25 @@ TEST_F(EventStreamTest, ThreadsPostWhileBrowsersComeAndGo) {
   EXPECT_FALSE(publisher->has_subscribers());
 }
 
+// Holds the loop thread while events `first` .. `first + count - 1` are posted (~90 bytes each),
+// then lets it go.
+void post_while_the_loop_is_held(LoopThread& lt, EventPublisher& publisher, int first, int count) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> holding{false};
+  lt.loop().call_soon_threadsafe([&holding, released] {
+    holding = true;
+    released.wait();
+  });
+  ASSERT_TRUE(wait_for([&] { return holding.load(); }));
+  for (int i = first; i < first + count; ++i) {
+    std::string framed;
+    append_event(framed, "event " + std::to_string(i) + " " + std::string(80, '.'));
+    publisher.post(std::move(framed), 1);
+  }
+  release.set_value();
+}
+
 TEST_F(EventStreamTest, BehindLoopDropsTheOldestPostedEvents) {
   EventStreamOptions so;
   so.max_pending_bytes = 1000;
@@ -353,20 +372,7 @@ TEST_F(EventStreamTest, BehindLoopDropsTheOldestPostedEvents) {
   auto c = subscribe();
   ASSERT_TRUE(wait_subscribers(1));
   // Hold the loop thread while 100 batches are posted: only the newest ~1000 bytes stay.
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::atomic<bool> holding{false};
-  lt_.loop().call_soon_threadsafe([&, released] {
-    holding = true;
-    released.wait();
-  });
-  ASSERT_TRUE(wait_for([&] { return holding.load(); }));
-  for (int i = 0; i < 100; ++i) {
-    std::string framed;
-    append_event(framed, "event " + std::to_string(i) + " " + std::string(80, '.'));
-    publisher->post(std::move(framed), 1);
-  }
-  release.set_value();
+  post_while_the_loop_is_held(lt_, *publisher, 0, 100);
   std::string got;
   ASSERT_TRUE(c->read_until(got, "event 99 "));
   EXPECT_EQ(got.find("event 0 "), std::string::npos) << "the oldest were dropped";
@@ -374,6 +380,32 @@ TEST_F(EventStreamTest, BehindLoopDropsTheOldestPostedEvents) {
   EXPECT_GT(dropped, 80u);
   EXPECT_LT(dropped, 100u);
   EXPECT_TRUE(log.contains("event(s) dropped"));
+}
+
+// Drops within a second of the last WARNING wait for the next one; the stream's end reports what
+// none did, so the log's total is the stream's.
+TEST_F(EventStreamTest, DropsAfterTheLastWarningAreLoggedWhenTheStreamGoes) {
+  EventStreamOptions so;
+  so.max_pending_bytes = 1000;
+  start({}, so);
+  LogCapture log;
+  auto publisher = lt_.get<std::shared_ptr<EventPublisher>>([&] { return stream_->publisher(); });
+  auto c = subscribe();
+  ASSERT_TRUE(wait_subscribers(1));
+  std::string got;
+  post_while_the_loop_is_held(lt_, *publisher, 0, 100);
+  ASSERT_TRUE(c->read_until(got, "event 99 "));
+  post_while_the_loop_is_held(lt_, *publisher, 100, 100);  // within the second, as a rule
+  ASSERT_TRUE(c->read_until(got, "event 199 "));
+  const uint64_t dropped = lt_.get<uint64_t>([&] { return stream_->dropped_events(); });
+  EXPECT_GT(dropped, 160u);
+  lt_.on_loop([&] {
+    server_.reset();
+    stream_.reset();
+  });
+  // The stream goes once its last browser's connection is gone (a loop turn later).
+  EXPECT_TRUE(wait_for([&] { return log.contains("(" + std::to_string(dropped) + " in all)"); }))
+      << "the last of " << dropped << " drops were not reported";
 }
 
 }  // namespace

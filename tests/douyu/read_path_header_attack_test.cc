@@ -31,12 +31,15 @@
 #include "douyu/protocol/typed_fields.h"
 #include "douyu/protocol/typed_messages.h"
 #include "tests/douyu/json_validator.h"
+#include "tests/douyu/stt_reference.h"
 #include "tests/douyu/test_util.h"
 
 namespace asyncore::douyu {
 namespace {
 
 using testing::JsonValidator;
+using testing::reference_scan_fields;
+using testing::reference_unescape;
 using testing::Rng;
 using Fields = std::vector<std::pair<std::string, std::string>>;
 using namespace std::string_literals;
@@ -71,62 +74,12 @@ std::string esc(std::string_view s) {
 
 // ---- models written from the headers ----
 
-// stt.h: one left-to-right pass, "@A" -> '@', "@S" -> '/', any other '@' kept as it is.
-std::string model_unescape(std::string_view t) {
-  std::string out;
-  for (size_t i = 0; i < t.size(); ++i) {
-    if (t[i] == '@' && i + 1 < t.size() && (t[i + 1] == 'A' || t[i + 1] == 'S')) {
-      out += t[i + 1] == 'A' ? '@' : '/';
-      ++i;
-    } else {
-      out += t[i];
-    }
-  }
-  return out;
-}
-
-struct ModelRaw {
-  size_t key_begin, key_size, value_begin, value_size;
-  uint8_t flags;
-};
-
-// stt.h, stt_scan_fields: items end at '/'; an item is split at its first "@="; an item without it
-// is bare (key empty, value = item); empty items are skipped; a final item without '/' is kept.
-// kKeyEscaped / kValueEscaped: the key / value contains '@'.
-std::vector<ModelRaw> model_scan(std::string_view t) {
-  std::vector<ModelRaw> out;
-  size_t begin = 0;
-  while (begin < t.size()) {
-    size_t end = t.find('/', begin);
-    if (end == std::string_view::npos) end = t.size();
-    const std::string_view item = t.substr(begin, end - begin);
-    if (!item.empty()) {
-      const size_t sep = item.find("@=");
-      ModelRaw f{};
-      if (sep == std::string_view::npos) {
-        f = {begin, 0, begin, item.size(), 0};
-      } else {
-        f = {begin, sep, begin + sep + 2, item.size() - sep - 2, RawField::kHasSeparator};
-      }
-      if (t.substr(f.key_begin, f.key_size).find('@') != std::string_view::npos) {
-        f.flags |= RawField::kKeyEscaped;
-      }
-      if (t.substr(f.value_begin, f.value_size).find('@') != std::string_view::npos) {
-        f.flags |= RawField::kValueEscaped;
-      }
-      out.push_back(f);
-    }
-    begin = end + 1;
-  }
-  return out;
-}
-
-// The decoded fields of a text: the model scan, each key and value unescaped once.
+// The decoded fields of a text: the reference scan, each key and value unescaped once.
 Fields model_fields(std::string_view t) {
   Fields out;
-  for (const ModelRaw& f : model_scan(t)) {
-    out.emplace_back(model_unescape(t.substr(f.key_begin, f.key_size)),
-                     model_unescape(t.substr(f.value_begin, f.value_size)));
+  for (const RawField& f : reference_scan_fields(t)) {
+    out.emplace_back(reference_unescape(t.substr(f.key_begin, f.key_size)),
+                     reference_unescape(t.substr(f.value_begin, f.value_size)));
   }
   return out;
 }
@@ -258,7 +211,7 @@ std::vector<std::string> attack_corpus() {
 
 TEST(ReadPathHeaderAttack, UnescapeIsOneLeftToRightPass) {
   for (const std::string& t : attack_corpus()) {
-    const std::string want = model_unescape(t);
+    const std::string want = reference_unescape(t);
     ASSERT_EQ(stt_unescape(t), want) << "text " << esc(t);
     std::string in_place = t;
     const size_t n = stt_unescape_in_place(in_place.data(), in_place.size());
@@ -272,14 +225,14 @@ TEST(ReadPathHeaderAttack, UnescapeIsOneLeftToRightPass) {
 
 TEST(ReadPathHeaderAttack, ScanFieldsMatchesTheHeadersRules) {
   for (const std::string& t : attack_corpus()) {
-    const std::vector<ModelRaw> want = model_scan(t);
+    const std::vector<RawField> want = reference_scan_fields(t);
     std::vector<RawField> got{RawField{7, 7, 7, 7, 7}};  // APPENDS: what was there stays
     stt_scan_fields(t, got);
     ASSERT_EQ(got.size(), want.size() + 1) << "text " << esc(t);
     ASSERT_EQ(got[0].key_begin, 7u);
     for (size_t i = 0; i < want.size(); ++i) {
       const RawField& f = got[i + 1];
-      const ModelRaw& w = want[i];
+      const RawField& w = want[i];
       ASSERT_EQ(f.raw_key(t), t.substr(w.key_begin, w.key_size))
           << "field " << i << " of " << esc(t);
       ASSERT_EQ(f.raw_value(t), t.substr(w.value_begin, w.value_size))
@@ -365,7 +318,7 @@ TEST(ReadPathHeaderAttack, DecodeInPlaceEqualsScanThenUnescape) {
     ASSERT_EQ(rescanned_buf.size(), scanned.size()) << "text " << esc(t);
     std::vector<RawField> items;
     stt_scan_items(exact_view, items);
-    ASSERT_EQ(stt_unescape(exact_view), model_unescape(t)) << "text " << esc(t);
+    ASSERT_EQ(stt_unescape(exact_view), reference_unescape(t)) << "text " << esc(t);
     (void)stt_looks_like_map(exact_view);
     RawFieldBuffer out2;
     stt_decode_fields_in_place(exact.get(), t.size(), out2);
@@ -508,7 +461,7 @@ void expect_message_matches(const Message& m, std::string_view body) {
   // text_size(): at least the keys and values plus the "@=" and '/' BETWEEN them: "@=" in each
   // field that has one (a bare item has none), a '/' between two fields (the last field's final
   // '/' may be missing: "k@=v" is 4 bytes).
-  const std::vector<ModelRaw> raw = model_scan(body);
+  const std::vector<RawField> raw = reference_scan_fields(body);
   size_t need = want.empty() ? 0 : want.size() - 1;
   for (size_t i = 0; i < want.size(); ++i) {
     need += want[i].first.size() + want[i].second.size() +

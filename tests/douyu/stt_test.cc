@@ -8,10 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "tests/douyu/stt_reference.h"
 #include "tests/douyu/test_util.h"
 
 namespace asyncore::douyu {
 namespace {
+
+using testing::reference_scan_fields;
 
 TEST(SttEscapeTest, EscapesAtThenSlash) {
   EXPECT_EQ(stt_escape("a@b/c"), "a@Ab@Sc");
@@ -142,41 +145,6 @@ TEST(SttLooksLikeMapTest, GuessesFromSeparator) {
   EXPECT_TRUE(stt_looks_like_map("a@=1/"));
   EXPECT_FALSE(stt_looks_like_map("a@A=1@S/"));
   EXPECT_FALSE(stt_looks_like_map("a/b/"));
-}
-
-// The scanner's rules, one byte at a time, as stt.h states them: the reference the SIMD scanner
-// (which visits only the '/' and "@=" of 64-byte blocks) must match field for field.
-std::vector<RawField> reference_scan_fields(std::string_view t) {
-  std::vector<RawField> out;
-  size_t start = 0;
-  while (start < t.size()) {
-    size_t end = t.find('/', start);
-    if (end == std::string_view::npos) end = t.size();
-    if (end > start) {
-      const std::string_view item = t.substr(start, end - start);
-      const size_t sep = item.find("@=");
-      RawField f;
-      if (sep == std::string_view::npos) {
-        f.key_begin = f.value_begin = static_cast<uint32_t>(start);
-        f.value_size = static_cast<uint32_t>(item.size());
-        f.flags = item.find('@') != std::string_view::npos ? RawField::kValueEscaped : 0;
-      } else {
-        f.key_begin = static_cast<uint32_t>(start);
-        f.key_size = static_cast<uint32_t>(sep);
-        f.value_begin = static_cast<uint32_t>(start + sep + 2);
-        f.value_size = static_cast<uint32_t>(item.size() - sep - 2);
-        f.flags = RawField::kHasSeparator;
-        if (item.substr(0, sep).find('@') != std::string_view::npos)
-          f.flags |= RawField::kKeyEscaped;
-        if (item.substr(sep + 2).find('@') != std::string_view::npos) {
-          f.flags |= RawField::kValueEscaped;
-        }
-      }
-      out.push_back(f);
-    }
-    start = end + 1;
-  }
-  return out;
 }
 
 // Random texts for the scanners, the same on every run (xorshift64 from `seed`): up to 299 bytes,

@@ -33,6 +33,7 @@
 #include "douyu/protocol/typed_messages.h"
 #include "douyu/simulator/douyu_server.h"
 #include "douyu/simulator/synthetic.h"
+#include "tests/douyu/stt_reference.h"
 #include "tests/douyu/test_util.h"
 #include "tests/douyu_session/client_test_util.h"
 #include "tests/douyu_session/raw_server.h"
@@ -672,44 +673,6 @@ TEST(ReadPathAttackMessage, AssignHugeThenSmallLeavesNoStaleFields) {
 
 // A reference decode from the documented rules: split on '/', empty items skipped, split at the
 // first "@=" (else a bare item), a final item without '/' kept; unescape in one pass.
-std::string ref_unescape(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '@' && i + 1 < s.size() && (s[i + 1] == 'A' || s[i + 1] == 'S')) {
-      out.push_back(s[i + 1] == 'A' ? '@' : '/');
-      ++i;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-struct RefField {
-  size_t key_begin, key_size, value_begin, value_size;
-  bool sep;
-};
-
-std::vector<RefField> ref_scan_fields(std::string_view text) {
-  std::vector<RefField> out;
-  size_t begin = 0;
-  while (begin < text.size()) {
-    size_t end = text.find('/', begin);
-    if (end == std::string_view::npos) end = text.size();
-    if (end > begin) {
-      const std::string_view item = text.substr(begin, end - begin);
-      const size_t eq = item.find("@=");
-      if (eq == std::string_view::npos) {
-        out.push_back({begin, 0, begin, item.size(), false});
-      } else {
-        out.push_back({begin, eq, begin + eq + 2, item.size() - eq - 2, true});
-      }
-    }
-    begin = end + 1;
-  }
-  return out;
-}
-
 std::vector<std::pair<size_t, size_t>> ref_scan_items(std::string_view text) {
   std::vector<std::pair<size_t, size_t>> out;
   size_t begin = 0;
@@ -763,13 +726,13 @@ TEST(ReadPathAttackStt, ScannerMatchesTheDocumentedRulesOnAdversarialText) {
     std::vector<RawField> got(1);  // APPENDS: the sentinel stays
     got[0].key_begin = 0xdead;
     stt_scan_fields(text, got);
-    const auto want = ref_scan_fields(text);
+    const auto want = testing::reference_scan_fields(text);
     ASSERT_EQ(got.size(), want.size() + 1) << "text '" << text << "'";
     ASSERT_EQ(got[0].key_begin, 0xdeadu);
     for (size_t i = 0; i < want.size(); ++i) {
       const RawField& g = got[i + 1];
-      const RefField& w = want[i];
-      ASSERT_EQ(g.has_separator(), w.sep) << "text '" << text << "' item " << i;
+      const RawField& w = want[i];
+      ASSERT_EQ(g.has_separator(), w.has_separator()) << "text '" << text << "' item " << i;
       ASSERT_EQ(g.key_size, w.key_size) << "text '" << text << "' item " << i;
       if (w.key_size != 0) {
         ASSERT_EQ(g.key_begin, w.key_begin) << "text '" << text << "'";
@@ -785,8 +748,10 @@ TEST(ReadPathAttackStt, ScannerMatchesTheDocumentedRulesOnAdversarialText) {
     ASSERT_EQ(m.size(), want.size()) << "text '" << text << "'";
     std::optional<std::string> first_type;
     for (size_t i = 0; i < want.size(); ++i) {
-      const std::string k = ref_unescape(text.substr(want[i].key_begin, want[i].key_size));
-      const std::string v = ref_unescape(text.substr(want[i].value_begin, want[i].value_size));
+      const std::string k =
+          testing::reference_unescape(text.substr(want[i].key_begin, want[i].key_size));
+      const std::string v =
+          testing::reference_unescape(text.substr(want[i].value_begin, want[i].value_size));
       ASSERT_EQ(m.key(i), want[i].key_size == 0 ? std::string() : k) << "text '" << text << "'";
       ASSERT_EQ(m.value(i), v) << "text '" << text << "'";
       if (!first_type && m.key(i) == "type") first_type = v;
@@ -830,7 +795,7 @@ TEST(ReadPathAttackStt, UnescapeInPlaceIsOneLeftToRightPass) {
     texts.push_back(s);
   }
   for (const auto& t : texts) {
-    const std::string want = ref_unescape(t);
+    const std::string want = testing::reference_unescape(t);
     EXPECT_EQ(stt_unescape(t), want) << t;
     std::string buf = t;
     const size_t n = stt_unescape_in_place(buf.data(), buf.size());

@@ -49,6 +49,17 @@ class EventStreamTest : public WebServerFixture {
   void publish(const std::string& data) {
     lt_.on_loop([&] { stream_->publish(data); });
   }
+  // A stream whose publisher queue holds ~1000 bytes (about ten events of
+  // post_while_the_loop_is_held), one browser subscribed (`browser`); returns its publisher.
+  std::shared_ptr<EventPublisher> start_with_a_small_queue(std::unique_ptr<Client>& browser) {
+    EventStreamOptions so;
+    so.max_pending_bytes = 1000;
+    start({}, so);
+    auto publisher = lt_.get<std::shared_ptr<EventPublisher>>([&] { return stream_->publisher(); });
+    browser = subscribe();
+    EXPECT_TRUE(wait_subscribers(1));
+    return publisher;
+  }
 };
 
 TEST_F(EventStreamTest, FramingByteForByte) {
@@ -364,13 +375,9 @@ void post_while_the_loop_is_held(LoopThread& lt, EventPublisher& publisher, int 
 }
 
 TEST_F(EventStreamTest, BehindLoopDropsTheOldestPostedEvents) {
-  EventStreamOptions so;
-  so.max_pending_bytes = 1000;
-  start({}, so);
   LogCapture log;
-  auto publisher = lt_.get<std::shared_ptr<EventPublisher>>([&] { return stream_->publisher(); });
-  auto c = subscribe();
-  ASSERT_TRUE(wait_subscribers(1));
+  std::unique_ptr<Client> c;
+  auto publisher = start_with_a_small_queue(c);
   // Hold the loop thread while 100 batches are posted: only the newest ~1000 bytes stay.
   post_while_the_loop_is_held(lt_, *publisher, 0, 100);
   std::string got;
@@ -385,13 +392,9 @@ TEST_F(EventStreamTest, BehindLoopDropsTheOldestPostedEvents) {
 // Drops within a second of the last WARNING wait for the next one; the stream's end reports what
 // none did, so the log's total is the stream's.
 TEST_F(EventStreamTest, DropsAfterTheLastWarningAreLoggedWhenTheStreamGoes) {
-  EventStreamOptions so;
-  so.max_pending_bytes = 1000;
-  start({}, so);
   LogCapture log;
-  auto publisher = lt_.get<std::shared_ptr<EventPublisher>>([&] { return stream_->publisher(); });
-  auto c = subscribe();
-  ASSERT_TRUE(wait_subscribers(1));
+  std::unique_ptr<Client> c;
+  auto publisher = start_with_a_small_queue(c);
   std::string got;
   post_while_the_loop_is_held(lt_, *publisher, 0, 100);
   ASSERT_TRUE(c->read_until(got, "event 99 "));

@@ -295,15 +295,19 @@ void DouyuClient::handle_read() {
     }
     if (n <= 0) return;  // nothing now, or closed (handle_close ran)
     bytes_received_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
-    batch_.reserve_frames(held + static_cast<size_t>(n), static_cast<size_t>(n) / 64);
-    // The loop thread splits frames; the worker decodes them. Decoding is shared by queue
-    // depth: while the worker is behind by more than an eighth of the high-water mark it is the
-    // busier thread, and the loop thread decodes this read (add_received(..., true)); else it
-    // leaves it to the worker. A reader that decodes only when the worker has nothing queued at
-    // all (threshold 0) still decoded most reads: 2.3 M msg/s against 2.9 M with this threshold
-    // (docs/PERFORMANCE.md). Only the rare types the session acts on (or a body whose type cannot
-    // be read at a glance) are decoded here.
-    const bool decode_here = worker_.pending() > worker_.high_water() / 8;
+    // The loop thread splits frames; decoding is shared by queue depth. While the worker is
+    // behind by more than an eighth of the high-water mark it is the busier thread, and the loop
+    // thread decodes this read (add_received(..., true)); else it leaves the bodies to the worker,
+    // which decodes a body only if its callback reads more than the type (FrameBatch::lend()).
+    // A reader that decodes only when the worker has nothing queued at all (threshold 0) still
+    // decoded most reads: 2.3 M msg/s against 2.9 M with this threshold (docs/PERFORMANCE.md).
+    // A callback that reads only types (a counter, a filter that lets few through) gets nothing
+    // decoded here: that work would be wasted. Only the rare types the session acts on (or a
+    // body whose type cannot be read at a glance) are decoded here otherwise.
+    const bool decode_here =
+        worker_.callback_reads_fields() && worker_.pending() > worker_.high_water() / 8;
+    batch_.reserve_frames(static_cast<size_t>(n) / 64);
+    if (decode_here) batch_.reserve_fields(held + static_cast<size_t>(n));
     size_t split = 0;
     const bool ok = decoder_.split(batch_.received_bytes(), split, [&](const FrameView& frame) {
       // Peeked first: decoding here unescapes the body in place.

@@ -15,16 +15,22 @@ namespace {
 // (FrameBatch::reserve)). A quiet connection has one or two batches in flight, so keeps one or two.
 constexpr size_t kSpareBatches = 16;
 constexpr size_t kKeepBatchBytes = 256 * 1024;
-// When the worker empties the queue it keeps at most kIdleSpareBatches spares. Of what size
-// depends on what it just delivered: after a batch of kBusyBatchBytes or more (the room is
-// busy, its worker merely keeps up) spares of any kept size, so the next read reuses one; after
-// only small batches (the room went quiet) spares of at most kIdleKeepBatchBytes, so the batches
-// of a past burst do not stay resident per idle room. (Freeing them on every empty queue made a
-// busy room whose worker keeps up allocate ~150 KB per 64 KiB read, fault the pages in and trim
-// the heap again: a third of the loop thread's time in the profile.)
+// What the worker keeps when it empties the queue depends on what it just delivered. After a
+// batch of kBusyBatchBytes or more (the room is busy, its worker merely keeps up): up to
+// kSpareBatches of any kept size, so that every read in flight reuses one. After only small
+// batches (the room went quiet): at most kIdleSpareBatches of at most kIdleKeepBatchBytes, so
+// the batches of a past burst do not stay resident per idle room. (Freeing them on every empty
+// queue made a busy room whose worker keeps up allocate ~150 KB per 64 KiB read, fault the pages
+// in and trim the heap again: a third of the loop thread's time in the profile. Keeping two
+// when busy still left the reader without a spare for the third read in flight, behind a
+// callback that reads only types: it received into its own buffer and copied, 6 % of the
+// client's profile.)
 constexpr size_t kIdleSpareBatches = 2;
 constexpr size_t kIdleKeepBatchBytes = 8 * 1024;
 constexpr size_t kBusyBatchBytes = 8 * 1024;
+// Fields kept in the worker's scratch buffer between batches (20 bytes each): a real message has
+// a few dozen; more is a hostile one's, whose room is freed once its batch is delivered.
+constexpr size_t kKeepScratchFields = 256;
 
 // Single-writer counters: a load and a store, no locked read-modify-write on the hot path.
 void add(std::atomic<uint64_t>& counter, uint64_t n) {
@@ -160,9 +166,10 @@ void MessageWorker::recycle(std::vector<FrameBatch>& taken) {
   if (!queue_.empty()) return;  // the producer is ahead: keep the batches for it
   // Caught up: keep a couple of batches (small ones only if the room went quiet), free the rest.
   const size_t keep_bytes = busy ? kKeepBatchBytes : kIdleKeepBatchBytes;
+  const size_t keep_count = busy ? kSpareBatches : kIdleSpareBatches;
   size_t kept = 0;
   for (FrameBatch& b : spare_) {
-    if (kept < kIdleSpareBatches && b.memory_bytes() <= keep_bytes) {
+    if (kept < keep_count && b.memory_bytes() <= keep_bytes) {
       if (&spare_[kept] != &b) spare_[kept] = std::move(b);
       ++kept;
     } else {
@@ -223,15 +230,23 @@ bool MessageWorker::deliver_taken(std::vector<FrameBatch>& taken) {
   Message message;  // borrows each message of the batch in turn (no copy)
   for (size_t i = 0; i < taken.size(); ++i) {
     FrameBatch& batch = taken[i];
-    batch.scan();  // filled unscanned while this thread had nothing queued: its share of the work
+    size_t lent_undecoded = 0;
+    size_t decoded_by_callback = 0;
     for (size_t j = 0; j < batch.size(); ++j) {
       if (stop_.stop_requested() && !deliver_pending_on_stop_.load(std::memory_order_acquire)) {
         discard_rest(taken, i, j);
         return false;
       }
-      batch.lend(j, message);  // decoded in place, in the batch's memory
+      // In the batch's memory: decoded there by the loop thread, or here when the callback first
+      // reads more than the type (a batch filled unscanned while this thread had little queued).
+      batch.lend(j, message, scratch_);
+      const bool undecoded = !message.decoded();
       try {
         deliver_(message);
+        if (undecoded) {
+          ++lent_undecoded;
+          decoded_by_callback += message.decoded() ? 1 : 0;
+        }
       } catch (...) {
         // A throwing callback must not take the worker (and every later message) down with it.
         LOG(ERROR) << "exception escaped the message callback (message type '" << message.type()
@@ -241,12 +256,18 @@ bool MessageWorker::deliver_taken(std::vector<FrameBatch>& taken) {
       add(consumed_, 1);
       maybe_drained();
     }
+    if (lent_undecoded > 0) {
+      callback_reads_fields_.store(2 * decoded_by_callback >= lent_undecoded,
+                                   std::memory_order_relaxed);
+    }
     // The batch's memory is released with the batch: counted down once, at its end.
     add(consumed_bytes_, batch.queued_bytes());
     // One that outgrew what a spare may keep (a huge frame, its fields scanned here: 1 MiB of
     // "a/a/..." is 10 MiB of fields) is freed now, not with the rest of `taken`, so that at
     // most one scanned batch beyond the queue's byte bound exists at a time.
     if (batch.memory_bytes() > kKeepBatchBytes) batch.recycle(kKeepBatchBytes);
+    // The same for the fields of the largest body decoded here (a hostile 1 MiB one: 10 MiB).
+    if (scratch_.capacity() > kKeepScratchFields) RawFieldBuffer().swap(scratch_);
     maybe_drained();
   }
   return true;

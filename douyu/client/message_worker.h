@@ -3,9 +3,10 @@
 //
 // The loop thread pushes the frames of each socket read as one FrameBatch (the bodies, their
 // fields scanned or not: one lock per read, not per message); the worker takes the whole queue
-// in one swap, scans a batch the loop thread left unscanned (FrameBatch::scan()), lends each
-// frame to its one Message (decoded in place in the batch, unescaping there) and calls
-// `deliver` with it, in order. The reader scans only while this queue is behind (see
+// in one swap, lends each frame to its one Message and calls `deliver` with it, in order. A body
+// the loop thread left unscanned is lent undecoded and decoded in place when the callback first
+// reads more than its type (FrameBatch::lend(i, message, scratch)): a callback that only counts
+// or filters by type decodes nothing. The reader scans only while this queue is behind (see
 // DouyuClient::handle_read()), so the work of a busy room is split over two cores whichever
 // side is slower, and recycled batches mean no allocation per message at steady state.
 //
@@ -95,6 +96,12 @@ class MessageWorker {
   uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   uint64_t discarded() const { return discarded_.load(std::memory_order_relaxed); }
   size_t high_water() const { return high_water_; }
+  // Whether the callback reads the fields of most messages it gets undecoded (more than their
+  // type), as seen in the last batch it got so: the reader decodes for the worker only if so
+  // (DouyuClient::handle_read()). True until a batch says otherwise.
+  bool callback_reads_fields() const {
+    return callback_reads_fields_.load(std::memory_order_relaxed);
+  }
   size_t low_water() const { return high_water_ / 2; }
   size_t high_water_bytes() const { return high_water_bytes_; }
 
@@ -127,7 +134,9 @@ class MessageWorker {
   std::condition_variable_any ready_;
   std::vector<FrameBatch> queue_;  // guarded by mutex_
   std::vector<FrameBatch> spare_;  // guarded by mutex_: drained batches, for push() to reuse
-  bool worker_waiting_ = false;    // guarded by mutex_: the worker is (about to be) in ready_.wait
+  // The delivering thread's only: the fields of the body being delivered, when decoded there.
+  RawFieldBuffer scratch_;
+  bool worker_waiting_ = false;  // guarded by mutex_: the worker is (about to be) in ready_.wait
   std::atomic<bool> deliver_pending_on_stop_{true};
   // Written by the producer only.
   std::atomic<uint64_t> pushed_{0};
@@ -138,8 +147,9 @@ class MessageWorker {
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> discarded_{0};
   std::atomic<bool> paused_{false};
-  std::atomic<std::thread::id> worker_id_{};  // set while `deliver` may run on that thread
-  std::stop_source stop_;                     // stop(): both modes
+  std::atomic<bool> callback_reads_fields_{true};  // written by the worker only
+  std::atomic<std::thread::id> worker_id_{};       // set while `deliver` may run on that thread
+  std::stop_source stop_;                          // stop(): both modes
   // Pooled mode: the pool (kept alive by this queue) and the lane bound for life.
   std::shared_ptr<WorkerPool> pool_;
   WorkerPool::Lane* lane_ = nullptr;

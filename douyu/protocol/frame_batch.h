@@ -2,13 +2,15 @@
 // place (DouyuClient reads into it: receive_space()), or bodies copied back to back (add()) —
 // what the loop thread hands the worker thread (MessageWorker) in one lock.
 //
-// Why bodies and their decoded fields, not Messages: a body is decoded once, in place in the
-// batch (stt_decode_fields_in_place: field offsets, escaped values unescaped where they lie, no
-// copy of a value), by the loop thread or the worker; the worker lends each frame to its one
-// Message (lend()) and delivers it. A batch costs five allocations however many frames it holds,
-// and none once recycled: the worker hands drained batches back, cleared, capacity kept. Queued
-// memory is the wire's size plus 20 bytes per decoded field (see memory_bytes()). Which thread
-// decodes is decided per read (add_received(body, decode_now), see DouyuClient::handle_read()).
+// Why bodies and their decoded fields, not Messages: a body is decoded at most once, in place in
+// the batch (stt_decode_fields_in_place: field offsets, escaped values unescaped where they lie,
+// no copy of a value): by the loop thread, for every body of a read, while the worker is behind;
+// else by the worker, for each body whose fields its callback reads (the worker lends each frame
+// to its one Message, lend(i, message, scratch), undecoded: see Message::borrow_undecoded()).
+// A batch costs five allocations however many frames it holds, and none once recycled: the worker
+// hands drained batches back, cleared, capacity kept. Queued memory is the wire's size plus 20
+// bytes per field decoded on the loop thread (see memory_bytes()). Which thread may decode is
+// decided per read (add_received(body, decode_now), see DouyuClient::handle_read()).
 #pragma once
 
 #include <algorithm>
@@ -29,9 +31,10 @@ class FrameBatch {
 
   // Appends a body and decodes it (the loop thread, while the worker is the busier one).
   void add(std::string_view body) { append(body, true); }
-  // Appends a body without decoding it: the thread that takes the batch decodes it (scan()). The
-  // reading thread does this while the worker has little queued, so that a worker with time to
-  // spare takes the decoding over and the two threads share the work whichever is busier.
+  // Appends a body without decoding it: the thread that takes the batch decodes it, all at once
+  // (scan()) or each body when it is read (lend(i, message, scratch)). The reading thread does
+  // this while the worker has little queued, so that a worker with time to spare takes the
+  // decoding over and the two threads share the work whichever is busier.
   // A batch is decoded whole or not at all: its first body decides, for add() and add_unscanned().
   void add_unscanned(std::string_view body) { append(body, false); }
   bool scanned() const { return !unscanned_; }
@@ -79,15 +82,17 @@ class FrameBatch {
   // vector of 8,192 (160 KB), which pushed the batch over what MessageWorker keeps for reuse.
   void reserve(size_t bytes, size_t frames) {
     bytes_.reserve(bytes_.size() + bytes);
-    reserve_frames(bytes, frames);
+    reserve_frames(frames);
+    reserve_fields(bytes);
   }
-  // The same without the bodies' bytes (received in place: receive_space()).
-  void reserve_frames(size_t bytes, size_t frames) {
+  // Room for `frames` more frames (their bytes received in place: receive_space()).
+  void reserve_frames(size_t frames) {
     begins_.reserve(begins_.size() + frames);
     ends_.reserve(ends_.size() + frames);
     field_ends_.reserve(field_ends_.size() + frames);
-    fields_.reserve(fields_.size() + bytes / kBytesPerField);
   }
+  // Room for the fields of `bytes` of bodies decoded now (add(), add_received(body, true)).
+  void reserve_fields(size_t bytes) { fields_.reserve(fields_.size() + bytes / kBytesPerField); }
   // Real rooms: ~16 bytes of STT per top-level field (PROTOCOL.md's chatmsg: 284 bytes, 18).
   static constexpr size_t kBytesPerField = 12;
   size_t size() const { return ends_.size(); }
@@ -108,6 +113,32 @@ class FrameBatch {
   // until the batch is changed. Decoded batches only (scan() first).
   void lend(size_t i, Message& message) const {
     message.borrow_decoded(bytes_.data() + begins_[i], ends_[i] - begins_[i], fields(i));
+  }
+  // The worker's way, for any batch: as lend() above when the batch is decoded; otherwise the
+  // i-th body is lent undecoded (Message::borrow_undecoded()), its fields decoded in place into
+  // `scratch` on first use, so a callback that reads only the type decodes nothing. A body whose
+  // type cannot be read at a glance (Message::peek_type()) is decoded now. Valid until the batch
+  // or `scratch` is changed.
+  void lend(size_t i, Message& message, RawFieldBuffer& scratch) {
+    if (!unscanned_) return lend(i, message);
+    char* body = bytes_.data() + begins_[i];
+    const size_t size = ends_[i] - begins_[i];
+    if (const auto type = Message::peek_type({body, size})) {
+      message.borrow_undecoded(body, size, *type, scratch);
+    } else {
+      scratch.clear();
+      decode(body, size, scratch);
+      message.borrow_decoded(body, size, {scratch.data(), scratch.size()});
+    }
+  }
+  // Decodes `size` bytes of STT at `body` in place, appending its fields to `out`
+  // (stt_decode_fields_in_place). A large body (a hostile one: 1 MiB of "a/a/..." is 524,288
+  // fields) gets its fields' room in one allocation: grown by doubling, the buffer left freed
+  // chunks of every size behind it, which the allocator kept (peak RSS 155 MiB instead of 97
+  // under such a flood).
+  static void decode(char* body, size_t size, RawFieldBuffer& out) {
+    if (size > kLargeBody) out.reserve(out.size() + std::count(body, body + size, '/') + 1);
+    stt_decode_fields_in_place(body, size, out);
   }
   // What the batch holds in memory (capacity, not size): the unit of the receive queue's byte
   // bound. A body of many tiny fields costs its scanned fields too (20 bytes each).
@@ -156,14 +187,7 @@ class FrameBatch {
   // Decodes the body in bytes_[begin, end) in place, its fields into fields_, and closes its
   // entry in field_ends_.
   void scan_body(size_t begin, size_t end) {
-    // A large body (a hostile one: 1 MiB of "a/a/..." is 524,288 fields) gets its fields' room in
-    // one allocation: grown by doubling, the vector left freed chunks of every size behind it,
-    // which the allocator kept (peak RSS 155 MiB instead of 97 under such a flood).
-    if (end - begin > kLargeBody) {
-      fields_.reserve(fields_.size() + std::count(bytes_.data() + begin, bytes_.data() + end, '/') +
-                      1);
-    }
-    stt_decode_fields_in_place(bytes_.data() + begin, end - begin, fields_);
+    decode(bytes_.data() + begin, end - begin, fields_);
     field_ends_.push_back(fields_.size());
   }
 

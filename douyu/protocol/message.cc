@@ -35,6 +35,15 @@ int Message::unescape_fields(char* data, RawField* fields, size_t count) {
   return type_index;
 }
 
+void Message::decode_lent() const {
+  scratch_->clear();
+  stt_decode_fields_in_place(undecoded_, size_, *scratch_);
+  fields_ = scratch_->data();
+  count_ = scratch_->size();
+  undecoded_ = nullptr;  // before find_type(): its key() would decode again
+  type_index_ = find_type();
+}
+
 int Message::find_type() const {
   for (size_t i = 0; i < count_; ++i) {
     if (key(i) == "type") return static_cast<int>(i);
@@ -43,6 +52,7 @@ int Message::find_type() const {
 }
 
 void Message::copy_from(const Message& other) {
+  other.decode_if_lent();
   body_.assign(other.data_ == nullptr ? "" : other.data_, other.size_);
   slots_.assign(other.fields_, other.fields_ + other.count_);
   type_index_ = other.type_index_;
@@ -50,6 +60,7 @@ void Message::copy_from(const Message& other) {
 }
 
 void Message::move_from(Message& other) noexcept {
+  other.decode_if_lent();
   const bool borrowed = other.data_ != other.body_.data() && other.data_ != nullptr;
   body_ = std::move(other.body_);
   slots_ = std::move(other.slots_);
@@ -82,6 +93,7 @@ std::optional<std::string_view> Message::peek_type(std::string_view body) {
 }
 
 std::optional<std::string_view> Message::get(std::string_view k) const {
+  decode_if_lent();
   for (size_t i = 0; i < count_; ++i) {
     if (key(i) == k) {
       return value(i);
@@ -104,6 +116,7 @@ std::optional<int64_t> Message::get_int(std::string_view k) const {
 }
 
 std::vector<std::string_view> Message::get_all(std::string_view k) const {
+  decode_if_lent();
   std::vector<std::string_view> out;
   for (size_t i = 0; i < count_; ++i) {
     if (key(i) == k) {
@@ -114,6 +127,7 @@ std::vector<std::string_view> Message::get_all(std::string_view k) const {
 }
 
 std::string Message::encode() const {
+  decode_if_lent();
   SttWriter w(size_ + 16);
   for (size_t i = 0; i < count_; ++i) {
     w.add(key(i), value(i));

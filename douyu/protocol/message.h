@@ -6,7 +6,14 @@
 // and values that contain '@': the Message keeps offsets into its body, so a value that needs no
 // unescaping costs no allocation and no copy. It owns its body (one std::string + one vector of
 // offsets), except on the receive path, where the worker lends it a FrameBatch's memory
-// (borrow_decoded()): a copy of it always owns.
+// (borrow_decoded(), or borrow_undecoded(): decoded on first use): a copy of it always owns.
+//
+// Lazy decoding: a Message lent undecoded knows its type (read at a glance) and decodes its fields
+// the first time anything else is asked (size(), key(), get(), a copy...). A callback that looks
+// only at type(), to count or to filter, costs no decoding at all. Hence const accessors may write
+// (the lent body, unescaped in place, and the field offsets): a lent Message is read on the
+// thread it was delivered on, as every delivered Message is; a copy of it is decoded and can go
+// anywhere.
 //
 // Views returned (string_view) point into the Message's body: valid while it lives and is not
 // moved or reassigned (and, borrowed, while the lent memory is unchanged). Values are unescaped
@@ -79,27 +86,51 @@ class Message {
     size_ = size;
     fields_ = fields.data();
     count_ = fields.size();
+    undecoded_ = nullptr;
     type_index_ = find_type();
+  }
+  // The lazy form of the same: `body` is NOT decoded yet, and is writable (decoding unescapes it
+  // in place); `type` is its type, read at a glance (peek_type(body): the body starts with it).
+  // The fields are decoded on first use, into `scratch`, which the lender keeps for the Message
+  // and may reuse once it lends the next one. Same validity as borrow_decoded().
+  void borrow_undecoded(char* body, size_t size, std::string_view type, RawFieldBuffer& scratch) {
+    data_ = body;
+    size_ = size;
+    fields_ = nullptr;
+    count_ = 0;
+    type_index_ = -1;
+    undecoded_ = body;
+    scratch_ = &scratch;
+    peeked_type_ = type;
   }
 
   // type() of `body` without decoding it, when the body starts with a "type@=" field whose value
   // needs no unescaping (every server message does); nullopt otherwise: decode to know.
   static std::optional<std::string_view> peek_type(std::string_view body);
 
-  // The value of the first "type" field ("" when there is none).
+  // False while lent undecoded (borrow_undecoded()) and nothing but its type was read.
+  bool decoded() const { return undecoded_ == nullptr; }
+
+  // The value of the first "type" field ("" when there is none). Decodes nothing.
   std::string_view type() const {
+    if (undecoded_ != nullptr) return peeked_type_;
     return type_index_ < 0 ? std::string_view() : value(type_index_);
   }
 
-  size_t size() const { return count_; }
-  bool empty() const { return count_ == 0; }
+  size_t size() const {
+    decode_if_lent();
+    return count_;
+  }
+  bool empty() const { return size() == 0; }
   // Bytes of the (decoded) text the fields point into: at least the sum of their keys' and
   // values' sizes plus the "@=" and "/" between them (an output buffer can be sized from it).
   size_t text_size() const { return size_; }
   std::string_view key(size_t i) const {
+    decode_if_lent();
     return {data_ + fields_[i].key_begin, fields_[i].key_size};
   }
   std::string_view value(size_t i) const {
+    decode_if_lent();
     return {data_ + fields_[i].value_begin, fields_[i].value_size};
   }
   Field field(size_t i) const { return {key(i), value(i)}; }
@@ -149,8 +180,14 @@ class Message {
   static int unescape_fields(char* data, RawField* fields, size_t count);
   // The index of the first "type" field, -1 if none: the first field, on every server message.
   int find_type() const;
+  // Lent undecoded (borrow_undecoded()): decodes now. Every accessor but type() calls it first.
+  void decode_if_lent() const {
+    if (undecoded_ != nullptr) decode_lent();
+  }
+  void decode_lent() const;
   // Points the accessors at body_ and slots_.
   void own() {
+    undecoded_ = nullptr;
     data_ = body_.data();
     size_ = body_.size();
     fields_ = slots_.data();
@@ -162,12 +199,18 @@ class Message {
   std::string body_;  // the body, with escaped keys/values unescaped in place
   // The scanner's offsets, sizes updated after unescaping (escape flags cleared).
   std::vector<RawField> slots_;
-  // What the accessors read: body_ and slots_ (own()), or borrowed memory (borrow_decoded()).
+  // What the accessors read: body_ and slots_ (own()), or borrowed memory (borrow_decoded(),
+  // borrow_undecoded()). Mutable: a body lent undecoded gets its fields on first use.
   const char* data_ = nullptr;
   size_t size_ = 0;
-  const RawField* fields_ = nullptr;
-  size_t count_ = 0;
-  int type_index_ = -1;
+  mutable const RawField* fields_ = nullptr;
+  mutable size_t count_ = 0;
+  mutable int type_index_ = -1;
+  // Lent undecoded: the body to decode in place (nullptr once decoded, or never lent so), where
+  // its fields go, and its type until then.
+  mutable char* undecoded_ = nullptr;
+  RawFieldBuffer* scratch_ = nullptr;
+  std::string_view peeked_type_;
 };
 
 class Message::FieldRange {

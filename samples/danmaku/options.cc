@@ -37,7 +37,7 @@ DEFINE_double(heartbeat, 45, "heartbeat interval in seconds");
 DEFINE_double(drain_timeout, 2, "seconds an unread stdout may hold up the end");
 DEFINE_bool(reconnect, true, "reconnect with backoff when the connection is lost");
 DEFINE_bool(stats, false, "print messages/s to stderr every second");
-DEFINE_string(decode, "fields", "fields or typed");
+DEFINE_string(decode, "lazy", "lazy, fields or typed");
 DEFINE_string(rooms_file, "", "file of rooms, one id or URL per line");
 DEFINE_string(shard, "", "I/N: only the rooms of shard I of N");
 DEFINE_uint32(threads, 0, "worker pool threads shared by all rooms (0: auto)");
@@ -164,9 +164,10 @@ Collects Douyu live-room barrage (danmaku) and prints it. Logs go to stderr.
                      docs/WEB.md and the README's overlay section
   --web-host=ADDR    the address it listens on (default 127.0.0.1; an IPv6 address such as ::1
                      works; 0.0.0.0 or :: opens it to the network: the overlay has no password)
-  --decode=MODE      fields (default: messages are decoded to their fields) or typed (also
-                     route every message through DouyuHandler::dispatch to its typed view;
-                     for the benchmarks in bench/, see docs/PERFORMANCE.md)
+  --decode=MODE      lazy (default: a message's fields are decoded when something reads
+                     them; --output=none reads only the type), fields (decode every message)
+                     or typed (also route every message through DouyuHandler::dispatch to its
+                     typed view); for the benchmarks in bench/, see docs/PERFORMANCE.md
   --help             this text
 
 Flags take --name=value or --name value (switches: --name, --noname); --a-b and --a_b are the
@@ -274,9 +275,9 @@ ParseResult parse_options(const std::vector<std::string>& args) {
       {"text", Output::kText}, {"jsonl", Output::kJsonl}, {"none", Output::kNone}};
   if (outputs.count(FLAGS_output) == 0) return bad("output", "text, jsonl or none");
   o.output = outputs.at(FLAGS_output);
-  const std::map<std::string, Decode> decodes = {{"fields", Decode::kFields},
-                                                 {"typed", Decode::kTyped}};
-  if (decodes.count(FLAGS_decode) == 0) return bad("decode", "fields or typed");
+  const std::map<std::string, Decode> decodes = {
+      {"lazy", Decode::kLazy}, {"fields", Decode::kFields}, {"typed", Decode::kTyped}};
+  if (decodes.count(FLAGS_decode) == 0) return bad("decode", "lazy, fields or typed");
   o.decode = decodes.at(FLAGS_decode);
   const std::map<std::string, Transport> transports = {
       {"tcp", Transport::kTcp}, {"ws", Transport::kWs}, {"wss", Transport::kWss}};

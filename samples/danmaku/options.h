@@ -16,8 +16,11 @@
 namespace danmaku {
 
 enum class Output { kText, kJsonl, kNone };
-// --decode: what the worker does with each message besides printing it (for benchmarks).
-enum class Decode { kFields, kTyped };
+// --decode: what the worker does with each message besides printing it (for benchmarks):
+// kLazy decodes a message's fields only when something reads them (the printer, a sink, the
+// overlay; --output=none reads only the type), kFields decodes every message, kTyped also routes
+// every message through its typed view.
+enum class Decode { kLazy, kFields, kTyped };
 
 // The historic TCP endpoint, which --host and --port override one part at a time.
 inline constexpr const char* kHistoricHost = "openbarrage.douyutv.com";
@@ -60,7 +63,7 @@ struct Options {
   uint64_t redis_maxlen = 0;                 // --redis-maxlen; 0: no trimming
   uint64_t redis_buffer = 300'000;           // --redis-buffer: messages
   double redis_flush_timeout = 10;           // --redis-flush-timeout, seconds
-  Decode decode = Decode::kFields;  // kTyped: every message also goes through its typed view
+  Decode decode = Decode::kLazy;
   // --web=PORT: the browser overlay (an HTTP server on the rooms' loop, docs/WEB.md); 0 takes a
   // free port. Unset: no server.
   std::optional<uint16_t> web_port;

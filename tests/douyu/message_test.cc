@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -229,6 +230,131 @@ TEST(FrameBatch, UnscannedBatchScansToTheSameMessages) {
   later.add("type@=a/");
   EXPECT_TRUE(later.scanned());
   EXPECT_EQ(later.fields(0).size(), 1u);
+}
+
+// Lent undecoded, a Message answers type() from the body as it lies: nothing is unescaped (the
+// lent bytes still hold their escapes) until something else is read; then it is the Message an
+// owning decode gives, and its copy owns.
+TEST(Message, LentUndecodedReadsTheTypeWithoutDecodingAndDecodesOnFirstUse) {
+  const std::string original = "type@=chatmsg/ic@=avatar@Sa.jpg/txt@=hi@A/";
+  std::string wire = original;
+  RawFieldBuffer scratch;
+  Message m;
+  const auto peeked = Message::peek_type(wire);
+  ASSERT_TRUE(peeked);
+  m.borrow_undecoded(wire.data(), wire.size(), *peeked, scratch);
+  EXPECT_EQ(m.type(), "chatmsg");
+  EXPECT_EQ(m.type().data(), wire.data() + 6);  // a view of the lent memory
+  EXPECT_EQ(m.text_size(), wire.size());
+  EXPECT_EQ(wire, original) << "type() decoded the body";
+  EXPECT_EQ(scratch.size(), 0u);
+  EXPECT_EQ(m.size(), 3u);  // the first use: decoded in place, into the scratch buffer
+  EXPECT_NE(wire, original);
+  EXPECT_EQ(scratch.size(), 3u);
+  const Message owning(original);
+  EXPECT_EQ(all(m), all(owning));
+  EXPECT_EQ(m.type(), "chatmsg");
+  EXPECT_EQ(m.get_or("ic").data(), wire.data() + 18);  // unescaped where it lies
+  EXPECT_EQ(m.encode(), original);
+  const Message copy = m;
+  std::fill(wire.begin(), wire.end(), 'x');  // the lent memory is reused
+  scratch.clear();
+  EXPECT_EQ(all(copy), all(owning));
+  EXPECT_EQ(copy.type(), "chatmsg");
+}
+
+// Every accessor but type() decodes first, whichever comes first; a copy or a move of a Message
+// still undecoded decodes it (the source's views stay right), and a Message lent again forgets
+// the previous body.
+TEST(Message, EveryAccessorOfALentMessageDecodesFirst) {
+  const std::string original = "type@=dgb/gfid@=1/rid@=7/rid@=8/nn@=a@Sb/";
+  const Message owning(original);
+  using Read = std::function<void(const Message&)>;
+  const std::vector<std::pair<const char*, Read>> reads = {
+      {"size", [](const Message& m) { EXPECT_EQ(m.size(), 5u); }},
+      {"empty", [](const Message& m) { EXPECT_FALSE(m.empty()); }},
+      {"key", [](const Message& m) { EXPECT_EQ(m.key(4), "nn"); }},
+      {"value", [](const Message& m) { EXPECT_EQ(m.value(4), "a/b"); }},
+      {"field", [](const Message& m) { EXPECT_EQ(m.field(1).value, "1"); }},
+      {"fields", [](const Message& m) { EXPECT_EQ(m.fields().size(), 5u); }},
+      {"get", [](const Message& m) { EXPECT_EQ(m.get_or("nn"), "a/b"); }},
+      {"get_int", [](const Message& m) { EXPECT_EQ(m.get_int_or("rid", 0), 7); }},
+      {"get_all", [](const Message& m) { EXPECT_EQ(m.get_all("rid").size(), 2u); }},
+      {"has", [](const Message& m) { EXPECT_TRUE(m.has("gfid")); }},
+      {"encode", [&](const Message& m) { EXPECT_EQ(m.encode(), original); }},
+      {"copy", [&](const Message& m) { EXPECT_EQ(all(Message(m)), all(owning)); }},
+  };
+  RawFieldBuffer scratch;
+  Message m;
+  for (const auto& [name, read] : reads) {
+    SCOPED_TRACE(name);
+    std::string wire = original;
+    m.borrow_undecoded(wire.data(), wire.size(), "dgb", scratch);
+    read(m);
+    EXPECT_EQ(all(m), all(owning));
+    EXPECT_EQ(m.type(), "dgb");
+  }
+  std::string wire = original;
+  m.borrow_undecoded(wire.data(), wire.size(), "dgb", scratch);
+  Message moved = std::move(m);
+  EXPECT_EQ(all(moved), all(owning));
+  EXPECT_EQ(moved.type(), "dgb");
+  EXPECT_TRUE(m.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+  EXPECT_EQ(m.type(), "");
+  // Lent undecoded, then lent decoded, then owning: each forgets the state before.
+  std::string other = "type@=x/a@=1/";
+  m.borrow_undecoded(other.data(), other.size(), "x", scratch);
+  RawFieldBuffer fields;
+  std::string decoded = "type@=y/";
+  stt_decode_fields_in_place(decoded.data(), decoded.size(), fields);
+  m.borrow_decoded(decoded.data(), decoded.size(), {fields.data(), fields.size()});
+  EXPECT_EQ(m.type(), "y");
+  EXPECT_EQ(m.size(), 1u);
+  EXPECT_EQ(other, "type@=x/a@=1/");
+  m.borrow_undecoded(other.data(), other.size(), "x", scratch);
+  m.assign("type@=z/");
+  EXPECT_EQ(m.type(), "z");
+  EXPECT_EQ(m.size(), 1u);
+}
+
+// The worker's lend(): a batch the reader scanned lends decoded bodies; one it left unscanned
+// lends them undecoded when their type can be read at a glance, and decodes the others now
+// (no leading plain type: a type that is not first, escaped or missing). Either way each body
+// reads as an owning decode of it, and type() agrees before and after the fields are read.
+TEST(FrameBatch, LendsUnscannedBodiesUndecodedAndEachReadsAsAnOwningDecode) {
+  const std::vector<std::string> bodies = {"type@=chatmsg/nn@=a@Sb/txt@=hi@A/",
+                                           "",
+                                           "rid@=1/type@=late/",
+                                           "type@=a@Sb/x@=1/",
+                                           "type@=t@=u/x@=1/",
+                                           "x",
+                                           "type@=",
+                                           "type@=dgb/list@=a@AS1@AS/",
+                                           std::string(70000, 'a') + "@=x/"};
+  for (const bool type_first : {true, false}) {
+    SCOPED_TRACE(type_first ? "type() first" : "fields first");
+    FrameBatch scanned, unscanned;
+    for (const auto& body : bodies) {
+      scanned.add(body);
+      unscanned.add_unscanned(body);
+    }
+    RawFieldBuffer scratch;
+    Message a, b;
+    for (size_t i = 0; i < bodies.size(); ++i) {
+      SCOPED_TRACE(bodies[i].substr(0, 40));
+      const Message owning(bodies[i]);
+      scanned.lend(i, a, scratch);
+      unscanned.lend(i, b, scratch);
+      if (type_first) {
+        EXPECT_EQ(b.type(), owning.type());
+        EXPECT_EQ(a.type(), owning.type());
+      }
+      EXPECT_EQ(all(a), all(owning));
+      EXPECT_EQ(all(b), all(owning));
+      EXPECT_EQ(b.type(), owning.type());
+    }
+    EXPECT_FALSE(unscanned.scanned());  // lent body by body, never scanned whole
+  }
 }
 
 TEST(FrameBatch, QueuedBytesAreWhatTheQueueCountedNotWhatScanningAddsLater) {

@@ -737,7 +737,8 @@ struct ReadPathHarness {
       }
       pos += n;
       ASSERT_EQ(batch.body_bytes(), held + n);
-      batch.reserve_frames(held + n, n / 64);
+      batch.reserve_frames(n / 64);
+      batch.reserve_fields(held + n);
       const bool decode_now = rng.below(2) == 0;
       size_t consumed = 0;
       const bool ok = decoder.split(batch.received_bytes(), consumed, [&](const FrameView& f) {

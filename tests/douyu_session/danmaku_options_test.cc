@@ -61,6 +61,7 @@ TEST(DanmakuOptions, Defaults) {
   EXPECT_EQ(r.options->heartbeat, 45);
   EXPECT_TRUE(r.options->reconnect);
   EXPECT_EQ(r.options->output, Output::kText);
+  EXPECT_EQ(r.options->decode, danmaku::Decode::kLazy);
   EXPECT_TRUE(r.options->ca_file.empty());
   EXPECT_FALSE(r.options->insecure);
   EXPECT_FALSE(r.options->tls_compat);
@@ -214,7 +215,7 @@ TEST(DanmakuOptions, RepeatedRoomsAreMergedWithAWarning) {
 // gflags keeps global values: each call must start from the defaults, not the last call's flags.
 TEST(DanmakuOptions, EachCallStartsFromTheDefaults) {
   options_of({"--room=5", "--heartbeat=2", "--noreconnect", "--url=tcp://h:1", "--output=none",
-              "--types=dgb", "--insecure", "--demo", "--max-messages=9"});
+              "--types=dgb", "--insecure", "--demo", "--max-messages=9", "--decode=typed"});
   const Options o = options_of({"--room=6"});
   EXPECT_EQ(o.rooms, std::vector<std::string>{"6"});
   EXPECT_EQ(o.heartbeat, 45);
@@ -225,10 +226,18 @@ TEST(DanmakuOptions, EachCallStartsFromTheDefaults) {
   EXPECT_FALSE(o.insecure);
   EXPECT_FALSE(o.demo);
   EXPECT_EQ(o.max_messages, 0u);
+  EXPECT_EQ(o.decode, danmaku::Decode::kLazy);
   // Even after a refused command line.
   error_of({"--room=1", "--port=9", "--bogus"});
   EXPECT_FALSE(options_of({"--room=1"}).host_given);
   EXPECT_EQ(options_of({"--room=1"}).port, 8601);
+}
+
+TEST(DanmakuOptions, DecodeModes) {
+  EXPECT_EQ(options_of({"--room=1", "--decode=lazy"}).decode, danmaku::Decode::kLazy);
+  EXPECT_EQ(options_of({"--room=1", "--decode=fields"}).decode, danmaku::Decode::kFields);
+  EXPECT_EQ(options_of({"--room=1", "--decode=typed"}).decode, danmaku::Decode::kTyped);
+  EXPECT_TRUE(contains(error_of({"--room=1", "--decode=eager"}), "lazy, fields or typed"));
 }
 
 // gflags' syntax: one dash or two, --a-b is --a_b, --noX and --X=false for switches.

@@ -122,6 +122,74 @@ TEST(MessageWorker, DecodesEveryBatchInOrder) {
   EXPECT_EQ(worker.pending_bytes(), 0u);
 }
 
+// Batches the reader left unscanned are lent body by body, undecoded: a callback that reads only
+// the type (a filter) decodes nothing, one that reads fields or copies the Message decodes that
+// body. Whatever each callback reads, every Message is what an owning decode of its body gives,
+// in order; escapes at every place, a body without a leading type, hostile sizes (the worker's
+// scratch grows for one and is given back).
+TEST(MessageWorker, LendsUnscannedBodiesUndecodedAndEachReadsRight) {
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string n = std::to_string(i);
+    switch (i % 6) {
+      case 0:
+        bodies.push_back("type@=chatmsg/n@=" + n + "/ic@=a@Sb@Sc.jpg/txt@=x@Ay/");
+        break;
+      case 1:
+        bodies.push_back("n@=" + n + "/type@=late/");
+        break;  // decoded when lent
+      case 2:
+        bodies.push_back("type@=dgb/n@=" + n + "/list@=a@AS1@AS/");
+        break;
+      case 3:
+        bodies.push_back("type@=t/n@=" + n + "/" + std::string(i % 50, 'k') + "@=v/");
+        break;
+      case 4: {
+        std::string many = "type@=many/n@=" + n + "/";
+        for (int f = 0; f < 2000; ++f) many += "f@=1/";  // past what the scratch keeps
+        bodies.push_back(many);
+        break;
+      }
+      default:
+        bodies.push_back("type@=u@Sv/n@=" + n + "/");
+        break;  // an escaped type
+    }
+  }
+  std::vector<Message> copies;
+  std::vector<std::string> types;
+  MessageWorker worker(
+      1 << 20, 0,
+      [&](const Message& m) {
+        const size_t i = types.size();
+        types.emplace_back(m.type());
+        if (i % 3 == 1) copies.push_back(m);                           // a copy decodes and owns
+        if (i % 3 == 2) copies.emplace_back(std::string(m.encode()));  // reads every field
+      },
+      [] {});
+  FrameBatch batch;
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    batch.add_unscanned(bodies[i]);
+    if (i % 7 == 6 || i + 1 == bodies.size()) worker.push(batch);
+  }
+  worker.stop(true);
+  worker.join();
+  ASSERT_EQ(types.size(), bodies.size());
+  size_t c = 0;
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    const Message owning(bodies[i]);
+    ASSERT_EQ(types[i], owning.type()) << bodies[i];
+    if (i % 3 == 0) continue;
+    ASSERT_LT(c, copies.size());
+    const Message& got = copies[c++];
+    ASSERT_EQ(got.size(), owning.size()) << bodies[i].substr(0, 60);
+    for (size_t f = 0; f < owning.size(); ++f) {
+      ASSERT_EQ(got.key(f), owning.key(f)) << bodies[i].substr(0, 60);
+      ASSERT_EQ(got.value(f), owning.value(f)) << bodies[i].substr(0, 60);
+    }
+  }
+  EXPECT_EQ(worker.pending(), 0u);
+}
+
 // stop(false) inside a batch: the rest of it and the batches behind it are counted as discarded,
 // and the counts come back to zero.
 TEST(MessageWorker, StopWithoutDeliveringCountsTheRest) {
@@ -178,6 +246,44 @@ TEST(MessageWorker, AThrowingCallbackDoesNotStopDelivery) {
 // Spares: a busy room whose worker keeps up (the queue empty after every batch) reuses its
 // batches instead of allocating ~150 KB per 64 KiB read; once the room goes quiet (a small
 // batch), the big spares are freed, so an idle room does not pin a burst's memory.
+// A busy room whose worker keeps up keeps a spare for every batch that was in flight, not two:
+// the reader's next reads then need no new batch (and no copy).
+TEST(MessageWorker, KeepsASpareForEveryBusyBatchInFlight) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<uint64_t> delivered{0};
+  MessageWorker worker(
+      1000000, 0,
+      [&](const Message&) {
+        std::unique_lock lock(mutex);
+        cv.wait(lock, [&] { return release; });
+        delivered.fetch_add(1);
+      },
+      [] {});
+  const std::string body = "type@=chatmsg/rid@=1/nn@=name/txt@=" + std::string(250, 'x') + "/";
+  FrameBatch batch;
+  constexpr int kBatches = 5;
+  for (int b = 0; b < kBatches; ++b) {  // the first is taken at once, the others queue behind it
+    for (int i = 0; i < 220; ++i) batch.add(body);  // a 64 KiB read's worth
+    worker.push(batch);
+  }
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  cv.notify_all();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (worker.spare_bytes() < kBatches * 60u * 1024 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(delivered.load(), kBatches * 220u);
+  EXPECT_GE(worker.spare_bytes(), kBatches * 60u * 1024) << "busy batches were freed";
+  worker.stop(true);
+  worker.join();
+}
+
 TEST(MessageWorker, KeepsBigSparesWhileBusyAndOnlySmallOnesOnceQuiet) {
   std::atomic<uint64_t> delivered{0};
   MessageWorker worker(

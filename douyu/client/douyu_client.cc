@@ -32,6 +32,20 @@ constexpr size_t kQuoteMax = 64;
 
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
 
+// Whether the session may act on a body: its type is loginres or error, or it does not lead the
+// body (decode to know). A leading type is compared as it lies: neither name holds '@' or '/', so
+// an escape makes it another type, and "loginres@=x" (a second "@=") is a value of its own. Two
+// compares, not a walk over the type: this runs for every frame on the loop thread.
+bool session_may_act_on(std::string_view body) {
+  constexpr std::string_view kLead = "type@=";
+  if (!body.starts_with(kLead)) return true;
+  const std::string_view rest = body.substr(kLead.size());
+  const auto is = [rest](std::string_view type) {
+    return rest.starts_with(type) && (rest.size() == type.size() || rest[type.size()] == '/');
+  };
+  return is(LoginResponse::kType) || is(ServerError::kType);
+}
+
 std::string quote(std::string_view text) {
   if (text.size() <= kQuoteMax) return "'" + std::string(text) + "'";
   return "'" + std::string(text.substr(0, kQuoteMax)) + "...' (" + std::to_string(text.size()) +
@@ -310,10 +324,10 @@ void DouyuClient::handle_read() {
     if (decode_here) batch_.reserve_fields(held + static_cast<size_t>(n));
     size_t split = 0;
     const bool ok = decoder_.split(batch_.received_bytes(), split, [&](const FrameView& frame) {
-      // Peeked first: decoding here unescapes the body in place.
-      const auto type = Message::peek_type(frame.body);
+      // Looked at first: decoding here unescapes the body in place.
+      const bool session = session_may_act_on(frame.body);
       batch_.add_received(frame.body, decode_here);
-      if (!type || *type == LoginResponse::kType || *type == ServerError::kType) {
+      if (session) {
         Message m;
         if (batch_.scanned()) {
           // Decoded in place in the batch: its fields, not the wire's bytes.

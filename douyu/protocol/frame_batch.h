@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,8 +73,10 @@ class FrameBatch {
     bytes_.set_size(from);
   }
   // Decodes the bodies of a batch filled by add_unscanned(); nothing to do for one filled by add().
+  // Not after lend(i, message, scratch) of the same batch (std::logic_error).
   void scan() {
     if (!unscanned_) return;
+    if (lent_undecoded_ > 0) throw std::logic_error("FrameBatch: scan() after a body was lent");
     unscanned_ = false;
     for (size_t i = 0; i < ends_.size(); ++i) scan_body(begins_[i], ends_[i]);
   }
@@ -118,9 +121,13 @@ class FrameBatch {
   // i-th body is lent undecoded (Message::borrow_undecoded()), its fields decoded in place into
   // `scratch` on first use, so a callback that reads only the type decodes nothing. A body whose
   // type cannot be read at a glance (Message::peek_type()) is decoded now. Valid until the batch
-  // or `scratch` is changed.
+  // or `scratch` is changed. The Message may decode the body in place, so each body of an
+  // unscanned batch is lent at most once, in order, and the batch is not scan()ned after: either
+  // would unescape a body twice (std::logic_error).
   void lend(size_t i, Message& message, RawFieldBuffer& scratch) {
     if (!unscanned_) return lend(i, message);
+    if (i < lent_undecoded_) throw std::logic_error("FrameBatch: a body lent undecoded again");
+    lent_undecoded_ = i + 1;
     char* body = bytes_.data() + begins_[i];
     const size_t size = ends_[i] - begins_[i];
     if (const auto type = Message::peek_type({body, size})) {
@@ -169,6 +176,7 @@ class FrameBatch {
       field_ends_.clear();
     }
     unscanned_ = false;
+    lent_undecoded_ = 0;
     queued_bytes_ = 0;
   }
 
@@ -199,6 +207,7 @@ class FrameBatch {
   RawFieldBuffer fields_;           // the fields of every body, offsets into its own body
   std::vector<size_t> field_ends_;  // end index of each body's fields in fields_
   bool unscanned_ = false;          // filled by add_unscanned(), not scanned yet: no fields
+  size_t lent_undecoded_ = 0;       // bodies before this one were lent by lend(i, m, scratch)
   size_t queued_bytes_ = 0;
 };
 

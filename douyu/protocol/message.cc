@@ -60,7 +60,6 @@ void Message::copy_from(const Message& other) {
 }
 
 void Message::move_from(Message& other) noexcept {
-  other.decode_if_lent();
   const bool borrowed = other.data_ != other.body_.data() && other.data_ != nullptr;
   body_ = std::move(other.body_);
   slots_ = std::move(other.slots_);
@@ -70,6 +69,9 @@ void Message::move_from(Message& other) noexcept {
     size_ = other.size_;
     fields_ = other.fields_;
     count_ = other.count_;
+    undecoded_ = other.undecoded_;  // lent undecoded: it still decodes on its first read
+    scratch_ = other.scratch_;
+    peeked_type_ = other.peeked_type_;
   } else {
     own();  // a moved string may have a new address (its small-string buffer)
   }

@@ -52,7 +52,7 @@ class Message {
     if (this != &other) copy_from(other);
     return *this;
   }
-  // A move keeps what the source had: its storage, or what it borrows.
+  // A move keeps what the source had: its storage, or what it borrows (undecoded if it was).
   Message(Message&& other) noexcept { move_from(other); }
   Message& operator=(Message&& other) noexcept {
     if (this != &other) move_from(other);

@@ -297,6 +297,7 @@ TEST(Message, EveryAccessorOfALentMessageDecodesFirst) {
   std::string wire = original;
   m.borrow_undecoded(wire.data(), wire.size(), "dgb", scratch);
   Message moved = std::move(m);
+  EXPECT_FALSE(moved.decoded());  // the lease moved as it was
   EXPECT_EQ(all(moved), all(owning));
   EXPECT_EQ(moved.type(), "dgb");
   EXPECT_TRUE(m.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty

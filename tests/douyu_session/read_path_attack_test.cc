@@ -1811,6 +1811,36 @@ TEST(ReadPathAttackClient, LoginResWhoseTypeIsNotFirstStillJoins) {
   }
 }
 
+// Types that only look like loginres or error as they lie (a second "@=", a longer name, an
+// escape: their decoded type is another) are not acted on: the session is still logging in when
+// the chat message behind them reaches the callback, and sent nothing but loginreq.
+TEST(ReadPathAttackClient, LookAlikesOfSessionTypesAreNotActedOn) {
+  Loop loop;
+  RawServer server(loop, [&](int) {
+    std::string frames;
+    for (const std::string body :
+         {"type@=loginres@=x/", "type@=loginresx/", "type@=log@Ainres/", "type@=loginre",
+          "type@=error@=0/code@=1/", "type@=errors/code@=1/", "type@=err@Sor/code@=1/"}) {
+      frames += server_frame(body);
+    }
+    return Script{frames + chat(1), Script::kKeepOpen};
+  });
+  Collector got;
+  auto options = options_for_port(server.port());
+  options.reconnect = false;
+  DouyuClient client(loop, options, got.callback());
+  client.start();
+  ASSERT_TRUE(run_until(
+      loop, [&] { return got.room_messages() == 1 || client.stopped(); }, 10));
+  EXPECT_EQ(client.state(), DouyuClient::State::kLoggingIn);
+  EXPECT_EQ(client.failure(), "");
+  ASSERT_EQ(server.state->requests.size(), 1u);
+  EXPECT_EQ(server.state->requests[0], "loginreq");
+  client.stop();
+  ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }));
+  client.join();
+}
+
 // Destroying a running client while its worker is inside a slow callback: the destructor waits
 // for that call, delivers or drops the rest, and no callback runs after it returned.
 TEST(ReadPathAttackClient, DestroyWhileTheWorkerIsInASlowCallback) {

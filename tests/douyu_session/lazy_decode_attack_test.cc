@@ -917,6 +917,16 @@ void push_stream(MessageWorker& worker, uint64_t first, uint64_t last, size_t pe
   }
 }
 
+// Stops the worker once it delivered what was pushed, and checks that `check` saw messages
+// 1..n, in order, each right.
+void stop_and_expect_every_message(MessageWorker& worker, const StreamCheck& check, uint64_t n) {
+  worker.stop(true);
+  worker.join();
+  EXPECT_EQ(worker.delivered(), n);
+  EXPECT_EQ(check.next(), n + 1);
+  EXPECT_EQ(check.failures(), 0u) << check.first_failure();
+}
+
 // Reads fields for some messages and only the type for others, by seq.
 TEST(LazyWorker, MixedReadersDeliverEverythingInOrder) {
   constexpr uint64_t kN = 4000;
@@ -930,11 +940,7 @@ TEST(LazyWorker, MixedReadersDeliverEverythingInOrder) {
       [] {});
   push_stream(worker, 1, kN / 2, 37);
   push_stream(worker, kN / 2 + 1, kN, 64, false);  // loop-decoded batches in between
-  worker.stop(true);
-  worker.join();
-  EXPECT_EQ(worker.delivered(), kN);
-  EXPECT_EQ(check.next(), kN + 1);
-  EXPECT_EQ(check.failures(), 0u) << check.first_failure();
+  stop_and_expect_every_message(worker, check, kN);
 }
 
 // callback_reads_fields() follows the callback: false after a batch it only typed, true again
@@ -999,11 +1005,7 @@ TEST(LazyWorker, CallbackSwitchingMidBatchLosesNothing) {
       },
       [] {});
   push_stream(worker, 1, kN, 100);
-  worker.stop(true);
-  worker.join();
-  EXPECT_EQ(worker.delivered(), kN);
-  EXPECT_EQ(check.next(), kN + 1);
-  EXPECT_EQ(check.failures(), 0u) << check.first_failure();
+  stop_and_expect_every_message(worker, check, kN);
 }
 
 // Callbacks that throw after reading part of a message (a key, only the type, a copy): the next

@@ -411,7 +411,8 @@ void json_append_message(std::string& out, const Message& message) {
   // ill-formed keys may encode alike). Up to 64 fields: the tag filter above (no allocation);
   // more: a hash set.
   constexpr size_t kFilterUpTo = 64;
-  const size_t count = message.size();
+  const auto fields = message.fields();  // read once: every store through `p` would reload it
+  const size_t count = fields.size();
   // Each field is key@=value/ in the text and ,"key":"value" here: 3 bytes more (escapes and
   // bare items, value/ becoming ,"":"value", grow the buffer as they come). Not a walk over the
   // fields: that first touch of every field cost as much as the encoding of the short ones.
@@ -440,8 +441,7 @@ void json_append_message(std::string& out, const Message& message) {
   const bool small = count <= kFilterUpTo;
   bool first = true;
   for (size_t k = 0; k < count; ++k) {
-    const std::string_view key = message.key(k);
-    const std::string_view value = message.value(k);
+    const auto [key, value] = fields[k];
     room(kSlack);
     const size_t mark = static_cast<size_t>(p - base);
     if (!first) *p++ = ',';

@@ -135,7 +135,10 @@ class Message {
   }
   Field field(size_t i) const { return {key(i), value(i)}; }
 
-  // All fields in wire order, duplicates included: for (auto [k, v] : msg.fields()) ...
+  // All fields in wire order, duplicates included: for (auto [k, v] : msg.fields()) ..., or
+  // fields[i]. Decodes first if lent undecoded, then holds what the accessors read: a loop that
+  // also writes memory (an encoder, a typed view) does not reload the Message per field. Valid
+  // while the Message is unchanged.
   class FieldRange;
   FieldRange fields() const;
 
@@ -220,33 +223,43 @@ class Message::FieldRange {
     using value_type = Field;
     using difference_type = std::ptrdiff_t;
     Iterator() = default;
-    Iterator(const Message* m, size_t i) : m_(m), i_(i) {}
-    Field operator*() const { return m_->field(i_); }
+    Iterator(const char* text, const RawField* field) : text_(text), field_(field) {}
+    Field operator*() const { return field_of(text_, *field_); }
     Iterator& operator++() {
-      ++i_;
+      ++field_;
       return *this;
     }
     Iterator operator++(int) {
       Iterator t = *this;
-      ++i_;
+      ++field_;
       return t;
     }
-    bool operator==(const Iterator& o) const { return i_ == o.i_; }
+    bool operator==(const Iterator& o) const { return field_ == o.field_; }
 
    private:
-    const Message* m_ = nullptr;
-    size_t i_ = 0;
+    const char* text_ = nullptr;
+    const RawField* field_ = nullptr;
   };
   using iterator = Iterator;  // the standard name, for range-for and algorithms
-  explicit FieldRange(const Message* m) : m_(m) {}
-  Iterator begin() const { return {m_, 0}; }
-  Iterator end() const { return {m_, m_->size()}; }
-  size_t size() const { return m_->size(); }
+  FieldRange(const char* text, const RawField* fields, size_t count)
+      : text_(text), fields_(fields), count_(count) {}
+  Iterator begin() const { return {text_, fields_}; }
+  Iterator end() const { return {text_, fields_ + count_}; }
+  size_t size() const { return count_; }
+  Field operator[](size_t i) const { return field_of(text_, fields_[i]); }
 
  private:
-  const Message* m_;
+  static Field field_of(const char* text, const RawField& f) {
+    return {{text + f.key_begin, f.key_size}, {text + f.value_begin, f.value_size}};
+  }
+  const char* text_;
+  const RawField* fields_;
+  size_t count_;
 };
 
-inline Message::FieldRange Message::fields() const { return FieldRange(this); }
+inline Message::FieldRange Message::fields() const {
+  decode_if_lent();
+  return FieldRange(data_, fields_, count_);
+}
 
 }  // namespace asyncore::douyu

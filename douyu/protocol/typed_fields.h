@@ -320,13 +320,15 @@ void fill_into(T& out, const Message& m) {
   constexpr uint32_t kAll = (uint32_t{1} << kCount) - 1;
   const auto& index = typed_fields_detail::kIndex<T>;
   uint32_t seen = 0;
-  for (size_t i = 0, n = m.size(); i < n; ++i) {
-    const size_t at = index.find_or(m.key(i), kCount);
+  const auto fields = m.fields();  // read once: the stores into `out` would reload the Message
+  for (size_t i = 0, n = fields.size(); i < n; ++i) {
+    const Message::Field field = fields[i];
+    const size_t at = index.find_or(field.key, kCount);
     if (at == kCount || ((seen >> at) & 1u) != 0) {
       continue;  // not a member, or a repeat: the first occurrence wins
     }
     seen |= uint32_t{1} << at;
-    set_member(out, members[at], m.value(i));
+    set_member(out, members[at], field.value);
     if (seen == kAll) {
       break;
     }

@@ -152,6 +152,9 @@ class DouyuClient : public Dispatcher {
   // `callback` runs on the worker thread (or the client's pool thread) for every message, in order
   // (loginres and mrkl too).
   // The Message is valid during the call (the worker reuses it for the next one): copy to keep.
+  // Its fields are decoded when first read (Message::type() decodes nothing: a callback that
+  // filters by type pays nothing for what it skips), so read it on the callback's thread; a copy
+  // may go to any thread.
   DouyuClient(Loop& loop, DouyuClientOptions options, Callback callback);
   // Typed handler instead of a callback; it must outlive the client.
   DouyuClient(Loop& loop, DouyuClientOptions options, DouyuHandler& handler);

@@ -397,8 +397,9 @@ class App {
     const uint64_t n = counted_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (options_.max_messages > 0 && n > options_.max_messages) return;  // stopping already
     if (options_.decode == danmaku::Decode::kTyped) typed_.dispatch(m);
-    if (options_.decode == danmaku::Decode::kFields)
+    if (options_.decode == danmaku::Decode::kFields) {
       (void)m.size();  // decodes it, if lent undecoded
+    }
     printer_.print(room, m);
     if (web_) web_->add(m);  // the browsers get what passes --types (stdout's lines, or all)
     // The server's keep-alive traffic is not room activity: it stays out of the streams.

@@ -823,6 +823,11 @@ std::string stream_body(uint64_t seq) {
          "/k@Ay@=v@Sw/bare@S/rid@=1/rid@=2/";
 }
 
+// The seq a stream body's type names ("c<seq>"): read from type() alone, which decodes nothing.
+uint64_t seq_of_type(std::string_view type) {
+  return std::strtoull(std::string(type.substr(1)).c_str(), nullptr, 10);
+}
+
 // What a stream of n messages must deliver (index = seq).
 std::vector<Expected> expected_stream(uint64_t n) {
   std::vector<Expected> e(n + 1);
@@ -844,7 +849,7 @@ class StreamCheck {
       others_.emplace_back(type);
       return 0;
     }
-    const uint64_t seq = std::strtoull(std::string(type.substr(1)).c_str(), nullptr, 10);
+    const uint64_t seq = seq_of_type(type);
     std::lock_guard lock(mutex_);
     if (seq != next_)
       fail("out of order: got c" + std::to_string(seq) + ", expected c" + std::to_string(next_));
@@ -934,7 +939,7 @@ TEST(LazyWorker, MixedReadersDeliverEverythingInOrder) {
   MessageWorker worker(
       1 << 20, 0,
       [&](const Message& m) {
-        const uint64_t seq = std::strtoull(std::string(m.type().substr(1)).c_str(), nullptr, 10);
+        const uint64_t seq = seq_of_type(m.type());
         check.check(m, static_cast<StreamCheck::Mode>(seq % 4));
       },
       [] {});
@@ -958,7 +963,7 @@ TEST(LazyWorker, CallbackReadsFieldsFollowsTheCallback) {
           check.check(m, static_cast<StreamCheck::Mode>(mo));
           return;
         }
-        const uint64_t seq = std::strtoull(std::string(m.type().substr(1)).c_str(), nullptr, 10);
+        const uint64_t seq = seq_of_type(m.type());
         const bool reads = mo == kTwoThirds ? seq % 3 != 0 : seq % 3 == 0;
         check.check(m, reads ? StreamCheck::kFields : StreamCheck::kTypeOnly);
       },
@@ -1017,7 +1022,7 @@ TEST(LazyWorker, ThrowingAfterAPartialReadLeaksNothingIntoTheNextMessage) {
   MessageWorker worker(
       1 << 20, 0,
       [&](const Message& m) {
-        const uint64_t seq = std::strtoull(std::string(m.type().substr(1)).c_str(), nullptr, 10);
+        const uint64_t seq = seq_of_type(m.type());
         switch (seq % 5) {
           case 0:
             check.check(m, StreamCheck::kTypeOnly);
@@ -1133,7 +1138,7 @@ TEST(LazyWorker, CopiesHandedToAnotherThreadAndKeptPastTheWorker) {
         m = std::move(handed.front());
         handed.pop_front();
       }
-      const uint64_t seq = std::strtoull(std::string(m.type().substr(1)).c_str(), nullptr, 10);
+      const uint64_t seq = seq_of_type(m.type());
       ++consumer_seen;
       if (seq == 0 || seq > kN || fields_of(m) != want[seq].fields) ++consumer_bad;
     }
@@ -1142,7 +1147,7 @@ TEST(LazyWorker, CopiesHandedToAnotherThreadAndKeptPastTheWorker) {
     MessageWorker worker(
         1 << 20, 0,
         [&](const Message& m) {
-          const uint64_t seq = std::strtoull(std::string(m.type().substr(1)).c_str(), nullptr, 10);
+          const uint64_t seq = seq_of_type(m.type());
           if (seq % 2) (void)m.get("txt");  // half decoded before the copy
           Message copy(m);
           if (seq % 10 == 0) kept.push_back(copy);
@@ -1502,7 +1507,7 @@ TEST(LazyClient, TypedHandlerNamedFieldsFromLazyBodies) {
     }
     void on_other(const Message& m) override {
       std::lock_guard lock(mutex);
-      const uint64_t seq = std::strtoull(std::string(m.type().substr(1)).c_str(), nullptr, 10);
+      const uint64_t seq = seq_of_type(m.type());
       if (seq != next) fail("other out of order: " + std::string(m.type()));
       next = seq + 1;
     }

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -1765,12 +1766,13 @@ TEST(ReadPathAttackClient, ServerErrorIsActedOnWhereverItsTypeField) {
   }
 }
 
-TEST(ReadPathAttackClient, AFirstTypeThatIsNotErrorIsNotAnError) {
+// A client (reconnect off) against a server that sends `frames` then keeps the connection open,
+// run until the first chat message reached the callback: the frames before it were all read.
+// `check` then looks at the client and at what the server got; the client is stopped after it.
+void until_first_chat(const std::string& frames,
+                      const std::function<void(const DouyuClient&, const RawState&)>& check) {
   Loop loop;
-  RawServer server(loop, [&](int) {
-    return Script{kLoginRes + server_frame("type@=chatmsg/type@=error/code@=52/") + chat(1),
-                  Script::kKeepOpen};
-  });
+  RawServer server(loop, [&](int) { return Script{frames, Script::kKeepOpen}; });
   Collector got;
   auto options = options_for_port(server.port());
   options.reconnect = false;
@@ -1779,10 +1781,17 @@ TEST(ReadPathAttackClient, AFirstTypeThatIsNotErrorIsNotAnError) {
   ASSERT_TRUE(run_until(
       loop, [&] { return got.room_messages() == 1 || client.stopped(); }, 10));
   EXPECT_EQ(client.failure(), "");
-  EXPECT_EQ(client.state(), DouyuClient::State::kJoined);
+  check(client, *server.state);
   client.stop();
   ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }));
   client.join();
+}
+
+TEST(ReadPathAttackClient, AFirstTypeThatIsNotErrorIsNotAnError) {
+  until_first_chat(kLoginRes + server_frame("type@=chatmsg/type@=error/code@=52/") + chat(1),
+                   [](const DouyuClient& client, const RawState&) {
+                     EXPECT_EQ(client.state(), DouyuClient::State::kJoined);
+                   });
 }
 
 TEST(ReadPathAttackClient, LoginResWhoseTypeIsNotFirstStillJoins) {
@@ -1815,30 +1824,17 @@ TEST(ReadPathAttackClient, LoginResWhoseTypeIsNotFirstStillJoins) {
 // escape: their decoded type is another) are not acted on: the session is still logging in when
 // the chat message behind them reaches the callback, and sent nothing but loginreq.
 TEST(ReadPathAttackClient, LookAlikesOfSessionTypesAreNotActedOn) {
-  Loop loop;
-  RawServer server(loop, [&](int) {
-    std::string frames;
-    for (const std::string body :
-         {"type@=loginres@=x/", "type@=loginresx/", "type@=log@Ainres/", "type@=loginre",
-          "type@=error@=0/code@=1/", "type@=errors/code@=1/", "type@=err@Sor/code@=1/"}) {
-      frames += server_frame(body);
-    }
-    return Script{frames + chat(1), Script::kKeepOpen};
+  std::string frames;
+  for (const std::string body :
+       {"type@=loginres@=x/", "type@=loginresx/", "type@=log@Ainres/", "type@=loginre",
+        "type@=error@=0/code@=1/", "type@=errors/code@=1/", "type@=err@Sor/code@=1/"}) {
+    frames += server_frame(body);
+  }
+  until_first_chat(frames + chat(1), [](const DouyuClient& client, const RawState& server) {
+    EXPECT_EQ(client.state(), DouyuClient::State::kLoggingIn);
+    ASSERT_EQ(server.requests.size(), 1u);
+    EXPECT_EQ(server.requests[0], "loginreq");
   });
-  Collector got;
-  auto options = options_for_port(server.port());
-  options.reconnect = false;
-  DouyuClient client(loop, options, got.callback());
-  client.start();
-  ASSERT_TRUE(run_until(
-      loop, [&] { return got.room_messages() == 1 || client.stopped(); }, 10));
-  EXPECT_EQ(client.state(), DouyuClient::State::kLoggingIn);
-  EXPECT_EQ(client.failure(), "");
-  ASSERT_EQ(server.state->requests.size(), 1u);
-  EXPECT_EQ(server.state->requests[0], "loginreq");
-  client.stop();
-  ASSERT_TRUE(run_until(loop, [&] { return client.stopped(); }));
-  client.join();
 }
 
 // Destroying a running client while its worker is inside a slow callback: the destructor waits

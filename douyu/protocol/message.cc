@@ -95,10 +95,9 @@ std::optional<std::string_view> Message::peek_type(std::string_view body) {
 }
 
 std::optional<std::string_view> Message::get(std::string_view k) const {
-  decode_if_lent();
-  for (size_t i = 0; i < count_; ++i) {
-    if (key(i) == k) {
-      return value(i);
+  for (const Field f : fields()) {
+    if (f.key == k) {
+      return f.value;
     }
   }
   return std::nullopt;
@@ -118,21 +117,19 @@ std::optional<int64_t> Message::get_int(std::string_view k) const {
 }
 
 std::vector<std::string_view> Message::get_all(std::string_view k) const {
-  decode_if_lent();
   std::vector<std::string_view> out;
-  for (size_t i = 0; i < count_; ++i) {
-    if (key(i) == k) {
-      out.push_back(value(i));
+  for (const Field f : fields()) {
+    if (f.key == k) {
+      out.push_back(f.value);
     }
   }
   return out;
 }
 
 std::string Message::encode() const {
-  decode_if_lent();
   SttWriter w(size_ + 16);
-  for (size_t i = 0; i < count_; ++i) {
-    w.add(key(i), value(i));
+  for (const Field f : fields()) {
+    w.add(f.key, f.value);
   }
   return std::move(w).str();
 }

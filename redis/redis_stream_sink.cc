@@ -1,5 +1,7 @@
 #include "redis/redis_stream_sink.h"
 
+#include <event2/dns.h>
+#include <event2/util.h>
 #include <glog/logging.h>
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
@@ -10,11 +12,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "core/address.h"
 #include "core/backoff.h"
 #include "core/loop.h"
 #include "redis/redis_errors.h"
@@ -379,17 +384,98 @@ struct RedisStreamSink::Impl {
   void connect_now() {
     if (state == State::kFailed || state == State::kFinished) return;
     state = State::kConnecting;
+    // One deadline for the whole way to ready.
+    connect_timer = loop.call_later(seconds(options.connect_timeout), [this] {
+      connect_timer = 0;
+      drop_connection("no answer within " + std::to_string(options.connect_timeout.count()) +
+                      " ms (lookup, connect, AUTH, SELECT, PING)");
+    });
     const RedisTarget& t = options.target;
-    ac = redisAsyncConnect(t.host.c_str(), t.port);
-    if (ac == nullptr) {
-      schedule_reconnect("cannot allocate a hiredis context");
-      return;
+    if (Address::parse(t.host, t.port)) {
+      addresses.assign(1, t.host);
+      address_at = 0;
+      connect_to(t.host);
+    } else {
+      look_up(t.host);
     }
-    if (ac->err) {
+  }
+
+  // A host name is looked up with evdns on the loop, as Dispatcher::connect() does: hiredis would
+  // call getaddrinfo(), which blocks the loop thread (every room's reads and heartbeats) for as
+  // long as DNS takes. The lookup holds the Loop until on_resolved() frees it (a cancelled one
+  // too: libevent reports the cancellation from a later turn), so ~Loop waits for it.
+  void look_up(const std::string& host) {
+    evdns_base* dns = nullptr;
+    try {
+      dns = loop.dns();
+    } catch (const std::exception& e) {
+      cancel(connect_timer);
+      return schedule_reconnect(std::string("cannot look up ") + host + ": " + e.what());
+    }
+    auto* lookup = new DnsLookup{this, &loop};
+    dns_lookup = lookup;
+    loop.hold();
+    evutil_addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    const std::string service = std::to_string(options.target.port);
+    auto* request =
+        evdns_getaddrinfo(dns, host.c_str(), service.c_str(), &hints, &Impl::on_resolved, lookup);
+    // NULL: on_resolved() already ran (from /etc/hosts, or a failure at once).
+    if (request != nullptr && dns_lookup == lookup) dns_request = request;
+  }
+
+  static void on_resolved(int result, evutil_addrinfo* res, void* arg) {
+    std::unique_ptr<DnsLookup> lookup(static_cast<DnsLookup*>(arg));
+    lookup->loop->release_hold();
+    std::unique_ptr<evutil_addrinfo, void (*)(evutil_addrinfo*)> answer(res, &evutil_freeaddrinfo);
+    if (result == EVUTIL_EAI_CANCEL) return;  // the sink closed or was destroyed meanwhile
+    Impl* self = lookup->impl;
+    self->dns_lookup = nullptr;
+    self->dns_request = nullptr;
+    if (result != 0 || res == nullptr) {
+      return self->lost_connection("cannot look up " + self->options.target.host + ": " +
+                                   evutil_gai_strerror(result));
+    }
+    self->addresses.clear();
+    for (const evutil_addrinfo* a = res; a != nullptr; a = a->ai_next) {
+      self->addresses.push_back(Address(a->ai_addr, static_cast<socklen_t>(a->ai_addrlen)).host());
+    }
+    self->address_at = 0;
+    self->connect_to(self->addresses.front());
+  }
+
+  // The address tried last did not connect: the name's next one, at once (within the same
+  // connect timeout); false when none is left (the attempt has failed).
+  bool next_address() {
+    if (state != State::kConnecting || address_at + 1 >= addresses.size()) return false;
+    ++address_at;
+    VLOG(1) << name() << ": " << addresses[address_at - 1] << " did not connect; trying "
+            << addresses[address_at];
+    connect_to(addresses[address_at]);
+    return true;
+  }
+
+  void cancel_lookup() {
+    if (dns_lookup == nullptr) return;
+    dns_lookup = nullptr;
+    if (dns_request != nullptr) {
+      auto* request = dns_request;
+      dns_request = nullptr;
+      evdns_getaddrinfo_cancel(request);  // on_resolved(EVUTIL_EAI_CANCEL), on a later turn
+    }
+  }
+
+  void connect_to(const std::string& address) {
+    const RedisTarget& t = options.target;
+    ac = redisAsyncConnect(address.c_str(), t.port);
+    if (ac == nullptr) return lost_connection("cannot allocate a hiredis context");
+    if (ac->err) {  // e.g. an IPv6 address without IPv6
       std::string reason = ac->errstr;
       redisAsyncFree(ac);
       ac = nullptr;
-      schedule_reconnect(reason);
+      if (!next_address()) lost_connection(reason);
       return;
     }
     ac->data = this;
@@ -411,11 +497,6 @@ struct RedisStreamSink::Impl {
     const char* ping[] = {"PING"};
     const size_t ping_size[] = {4};
     redisAsyncCommandArgv(ac, &Impl::on_handshake_reply, step_tag(Step::kPing), 1, ping, ping_size);
-    connect_timer = loop.call_later(seconds(options.connect_timeout), [this] {
-      connect_timer = 0;
-      drop_connection("no answer within " + std::to_string(options.connect_timeout.count()) +
-                      " ms (connect, AUTH, SELECT, PING)");
-    });
   }
 
   static void on_connect(const redisAsyncContext* c, int status) {
@@ -425,7 +506,7 @@ struct RedisStreamSink::Impl {
     const std::string reason = c->errstr;
     const_cast<redisAsyncContext*>(c)->data = nullptr;
     self->ac = nullptr;
-    self->lost_connection(reason);
+    if (!self->next_address()) self->lost_connection(reason);
   }
 
   static void on_disconnect(const redisAsyncContext* c, int) {
@@ -475,6 +556,7 @@ struct RedisStreamSink::Impl {
 
   // Ends the connection on purpose (hiredis frees it now, or right after the current callback).
   void close_connection() {
+    cancel_lookup();
     if (ac == nullptr) return;
     ac->data = nullptr;  // its callbacks, run with NULL replies while it is freed, do nothing
     redisAsyncFree(ac);
@@ -637,6 +719,15 @@ struct RedisStreamSink::Impl {
 
   // Loop thread only.
   State state = State::kIdle;
+  // A host name's lookup in flight (look_up()): its record, which on_resolved() frees.
+  struct DnsLookup {
+    Impl* impl;  // dangling once cancelled: read only when the result is not EVUTIL_EAI_CANCEL
+    Loop* loop;
+  };
+  DnsLookup* dns_lookup = nullptr;
+  evdns_getaddrinfo_request* dns_request = nullptr;
+  std::vector<std::string> addresses;  // this attempt's: the numeric host, or the name's answers
+  size_t address_at = 0;               // the one connect_to() tried last
   redisAsyncContext* ac = nullptr;
   std::deque<Entry> inflight;  // sent on this connection, in send order (= reply order)
   std::vector<Entry> failed;   // refused with a transient error: sent again after a reconnect

@@ -42,8 +42,11 @@
 // SELECT, or a server that wants a password we do not have, is FATAL: failure() says why
 // ("redis 127.0.0.1:6380: AUTH failed: WRONGPASS ..."), logged as ERROR, no more attempts; the
 // messages stay buffered (bounded) and flush() reports false. hiredis 0.14 has no async connect
-// timeout: the sink arms its own (connect_timeout, covering AUTH/SELECT/PING too). A host name is
-// resolved by hiredis with a blocking getaddrinfo() on the loop thread: prefer an address.
+// timeout: the sink arms its own (connect_timeout, covering the lookup and AUTH/SELECT/PING too).
+// A host name is looked up without blocking (evdns on the Loop, as Dispatcher::connect() does:
+// /etc/hosts, then /etc/resolv.conf's nameservers or Loop::set_dns_nameservers()), again on every
+// attempt; the first address answered is the one connected to. A name that does not resolve is
+// retried like a refused connection, never fatal (DNS may come back).
 //
 // THREADS: add() and the statistics are thread-safe; everything else is loop-only. add() appends
 // to a mutex-guarded queue and wakes the loop with call_soon_threadsafe() only when no drain is
@@ -53,7 +56,8 @@
 // LOOP LIFETIME (for the CLI): hiredis' libevent events are NOT in the Loop's map, so they never
 // keep Loop::loop() running: with an empty map, no timer and no hold, loop() returns even while
 // the sink is connecting or writing. What does keep it running: the sink's Loop timers (backoff,
-// connect timeout) and flush(). So at shutdown: call flush(timeout, done) — it hold()s the loop
+// connect timeout), a host name's lookup in flight (a hold, until libevent lets go of it) and
+// flush(). So at shutdown: call flush(timeout, done) — it hold()s the loop
 // until done runs, so a loop() running (or started after it) goes on until every message is
 // acknowledged or the timeout passes; then the sink is finished: its connection closed, timers
 // cancelled, hold released, nothing of it keeps loop() from returning; later add()s are counted

@@ -30,6 +30,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -47,6 +48,7 @@
 #include "samples/danmaku/format.h"
 #include "samples/danmaku/options.h"
 #include "samples/danmaku/output.h"
+#include "samples/danmaku/redis_password.h"
 #include "samples/danmaku/stats_report.h"
 #include "samples/danmaku/web_overlay.h"
 #include "samples/flags.h"
@@ -673,6 +675,7 @@ int main(int argc, char** argv) {
   samples::log_to_stderr_by_default();  // before parsing: --nologtostderr can still say otherwise
   std::vector<std::string> args(argv + 1, argv + argc);
   danmaku::ParseResult parsed = danmaku::parse_options(args);
+  danmaku::hide_redis_passwords(argc, argv);  // `args` keeps them; ps no longer shows them
   if (parsed.help) {
     std::fputs(danmaku::usage().c_str(), stdout);
     return 0;
@@ -686,6 +689,7 @@ int main(int argc, char** argv) {
   }
   for (const std::string& w : parsed.warnings)
     std::fprintf(stderr, "douyu_danmaku: warning: %s\n", w.c_str());
+  danmaku::apply_redis_password_env(*parsed.options, std::getenv(danmaku::kRedisPasswordEnv));
   if (stdout_closed && parsed.options->output != danmaku::Output::kNone) {
     std::fprintf(stderr,
                  "douyu_danmaku: stdout is closed: nowhere to write the messages (give it a file "

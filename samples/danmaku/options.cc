@@ -148,7 +148,9 @@ Collects Douyu live-room barrage (danmaku) and prints it. Logs go to stderr.
   --redis=TARGET     also write every room message (not loginres, mrkl, pingreq, keeplive)
                      to Redis Streams with XADD: HOST:PORT or redis://[:PASSWORD@]HOST:PORT[/DB]
                      (the password is never logged). Exactly once across a Redis restart; see
-                     docs/REDIS.md
+                     docs/REDIS.md. A password on the command line is hidden from ps once the
+                     flags are read; to keep it off the command line altogether, set
+                     DOUYU_REDIS_PASSWORD instead (used when --redis gives none)
   --redis-stream=T   stream name template; {rid} is the room id (default douyu:{rid})
   --redis-maxlen=N   trim each stream to about N entries (XADD MAXLEN ~ N; default 0: never)
   --redis-buffer=N   messages kept while Redis is unreachable (default 300000); past it the

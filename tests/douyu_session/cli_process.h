@@ -33,6 +33,7 @@ struct CliSpawn {
   std::string out_path;          // kPath: opened O_WRONLY
   int uid = -1;                  // >= 0: setgid/setuid to it in the child (tests run as root)
   rlim_t nproc = RLIM_INFINITY;  // RLIMIT_NPROC in the child
+  std::vector<std::string> env;  // "NAME=value" added to the child's environment
 };
 
 class CliProcess {
@@ -46,6 +47,10 @@ class CliProcess {
     std::vector<char*> args;
     for (const auto& a : spec.argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+    std::vector<char*> env;  // built before fork(): the child may only make async-signal-safe calls
+    for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
+    for (const auto& e : spec.env) env.push_back(const_cast<char*>(e.c_str()));
+    env.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ < 0) throw_errno("fork");
     if (pid_ == 0) {  // child: async-signal-safe calls only
@@ -65,7 +70,7 @@ class CliProcess {
         if (::setrlimit(RLIMIT_NPROC, &lim) != 0) ::_exit(125);
       }
       if (spec.uid >= 0 && (::setgid(spec.uid) != 0 || ::setuid(spec.uid) != 0)) ::_exit(124);
-      ::execv(args[0], args.data());
+      ::execve(args[0], args.data(), env.data());
       ::_exit(127);
     }
     ::close(err[1]);

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -232,6 +233,46 @@ TEST(DanmakuManyRooms, WrongRedisPasswordIsAClearErrorWithoutThePassword) {
   ASSERT_TRUE(good_status);
   EXPECT_EQ(WEXITSTATUS(*good_status), 0) << good.err();
   EXPECT_FALSE(contains(good.err(), "right-pass-42")) << good.err();
+}
+
+// What `ps` shows of a running process: its /proc/PID/cmdline, NULs as spaces.
+std::string command_line_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (char& c : text) c = c == '\0' ? ' ' : c;
+  return text;
+}
+
+// A password in --redis is hidden from ps once the flags are read (asterisks, the same length);
+// one in DOUYU_REDIS_PASSWORD never shows; both authenticate.
+TEST(DanmakuManyRooms, TheRedisPasswordIsHiddenFromPsOrComesFromTheEnvironment) {
+  asyncore::testing::RedisServer redis("hidden-pass-77");
+  ASSERT_TRUE(redis.start()) << redis.error();
+  const std::string target = "127.0.0.1:" + std::to_string(redis.port());
+  RedisReader reader(redis);
+  {
+    CliProcess cli(CliSpawn(args({"--demo", "--output=none", "--demo-flood=50", "--duration=60",
+                                  "--redis=redis://:hidden-pass-77@" + target})));
+    ASSERT_TRUE(cli.pump_until([&] { return reader.xlen("douyu:9999") >= 50; }, 30)) << cli.err();
+    const std::string shown = command_line_of(cli.pid());
+    EXPECT_FALSE(contains(shown, "hidden-pass-77")) << shown;
+    EXPECT_TRUE(contains(shown, "--redis=redis://:**************@" + target)) << shown;
+    cli.signal(SIGINT);
+    const auto status = cli.wait(30);
+    ASSERT_TRUE(status);
+    EXPECT_EQ(WEXITSTATUS(*status), 0) << cli.err();
+  }
+  CliSpawn spec(args({"--demo", "--output=none", "--demo-flood=50", "--duration=60",
+                      "--redis-stream=env:{rid}", "--redis=" + target}));
+  spec.env.push_back("DOUYU_REDIS_PASSWORD=hidden-pass-77");
+  CliProcess cli(spec);
+  ASSERT_TRUE(cli.pump_until([&] { return reader.xlen("env:9999") >= 50; }, 30)) << cli.err();
+  EXPECT_FALSE(contains(command_line_of(cli.pid()), "hidden-pass-77"));
+  cli.signal(SIGINT);
+  const auto status = cli.wait(30);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << cli.err();
+  EXPECT_FALSE(contains(cli.err(), "hidden-pass-77")) << cli.err();
 }
 
 TEST(DanmakuManyRooms, UnreachableRedisPastTheBufferCountsTheDropsAndExitsOne) {

@@ -35,7 +35,8 @@ TEST(RedisSinkDns, TheLoopTurnsWhileTheNameIsLookedUpThenEverythingIsWritten) {
   for (int n = 0; n < 50; ++n) sink.add("7", chat(7, n));
   int ticks = 0;
   const TimerId ticker = loop.call_every(0.005, [&] { ++ticks; });
-  ASSERT_TRUE(run_until(loop, [&] { return dns.queries >= 1 && ticks >= 40; }, seconds(10)))
+  ASSERT_TRUE(run_until(
+      loop, [&] { return dns.queries >= 1 && ticks >= 40; }, seconds(10)))
       << "queries " << dns.queries << ", ticks " << ticks;
   EXPECT_FALSE(sink.connected());
   EXPECT_EQ(sink.written(), 0u);
@@ -97,7 +98,8 @@ TEST(RedisSinkDns, ALookupNeverAnsweredEndsAtTheConnectTimeoutAndIsTriedAgain) {
   RedisStreamSink sink(loop, o);
   sink.start();
   sink.add("1", chat(1, 0));
-  ASSERT_TRUE(run_until(loop, [&] { return sink.reconnects() >= 2; }, seconds(10)))
+  ASSERT_TRUE(run_until(
+      loop, [&] { return sink.reconnects() >= 2; }, seconds(10)))
       << "reconnects " << sink.reconnects() << ", queries " << dns.queries;
   EXPECT_GE(dns.queries, 2);
   EXPECT_FALSE(sink.connected());
@@ -115,7 +117,8 @@ TEST(RedisSinkDns, DestroyedWhileTheLookupWaitsTheLateAnswerReachesNothing) {
   auto sink = std::make_unique<RedisStreamSink>(loop, named_target(server, loop, dns.nameserver()));
   sink->start();
   sink->add("2", chat(2, 0));
-  ASSERT_TRUE(run_until(loop, [&] { return dns.queries >= 1; }, seconds(10)));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return dns.queries >= 1; }, seconds(10)));
   sink.reset();
   dns.release();
   int turns = 0;
@@ -133,7 +136,8 @@ TEST(RedisSinkDns, FlushWhileTheLookupWaitsEndsAtItsTimeoutAndLetsTheLoopReturn)
   RedisStreamSink sink(loop, named_target(server, loop, dns.nameserver()));
   sink.start();
   sink.add("4", chat(4, 0));
-  ASSERT_TRUE(run_until(loop, [&] { return dns.queries >= 1; }, seconds(10)));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return dns.queries >= 1; }, seconds(10)));
   bool called = false, all = true;
   sink.flush(milliseconds(300), [&](bool ok) {
     called = true;

@@ -45,8 +45,9 @@
 // timeout: the sink arms its own (connect_timeout, covering the lookup and AUTH/SELECT/PING too).
 // A host name is looked up without blocking (evdns on the Loop, as Dispatcher::connect() does:
 // /etc/hosts, then /etc/resolv.conf's nameservers or Loop::set_dns_nameservers()), again on every
-// attempt; the first address answered is the one connected to. A name that does not resolve is
-// retried like a refused connection, never fatal (DNS may come back).
+// attempt; its addresses are tried in the order answered, the next at once when one does not
+// connect (all within connect_timeout). A name that does not resolve is retried like a refused
+// connection, never fatal (DNS may come back).
 //
 // THREADS: add() and the statistics are thread-safe; everything else is loop-only. add() appends
 // to a mutex-guarded queue and wakes the loop with call_soon_threadsafe() only when no drain is

@@ -273,8 +273,10 @@ TEST(MessageWorker, KeepsASpareForEveryBusyBatchInFlight) {
     release = true;
   }
   cv.notify_all();
+  // Both: four recycled batches can already hold kBatches * 60 KiB while the fifth is still
+  // being delivered (a batch is ~75 KiB with its offsets), so waiting on the bytes alone raced.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (worker.spare_bytes() < kBatches * 60u * 1024 &&
+  while ((delivered.load() < kBatches * 220u || worker.spare_bytes() < kBatches * 60u * 1024) &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::yield();
   }

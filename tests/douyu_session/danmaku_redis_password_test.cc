@@ -1,11 +1,11 @@
 // samples/danmaku/redis_password.h: the password from DOUYU_REDIS_PASSWORD when --redis has none,
 // and a password given in --redis overwritten in the process's own argument area.
-#include "samples/danmaku/redis_password.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "samples/danmaku/redis_password.h"
 
 namespace {
 
